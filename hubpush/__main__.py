@@ -1,0 +1,5 @@
+"""``python -m hubpush`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""The Docker engine adapter: build an image from a context, push a tag.
+
+docker-py against ``DOCKER_HOST`` or the default socket. Both build and push
+answer with JSON streams; errors can arrive *inside* those streams, so every
+message is inspected, not just the HTTP status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .errors import BuildFailedError, DockerUnreachableError, PushFailedError
+
+#: how many build log lines a failure shows
+LOG_TAIL = 25
+_STEP_LINE = re.compile(r"^Step \d+/\d+ : ")
+
+LogSink = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: IO[bytes]
+    dockerfile: str
+    tag: str
+    labels: dict[str, str]
+    buildargs: dict[str, str]
+    nocache: bool = False
+    platform: str | None = None
+
+
+class DockerBuilder:
+    """Builds and pushes images on one Docker engine."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        try:
+            self._client = client or docker.from_env(version="auto", timeout=600)
+            self._client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise DockerUnreachableError(
+                f"The Docker engine does not answer ({_short(exc)}); start it, or point DOCKER_HOST at one."
+            ) from None
+
+    @property
+    def api(self) -> docker.APIClient:
+        return self._client.api
+
+    def build(self, request: BuildRequest, on_log: LogSink = _ignore) -> str:
+        """Build and tag the image; return its image ID. Streams log lines to ``on_log``."""
+        tail: deque[str] = deque(maxlen=LOG_TAIL)
+        current_step = ""
+        image_id = ""
+        kwargs: dict[str, Any] = dict(
+            fileobj=request.context,
+            custom_context=True,
+            dockerfile=request.dockerfile,
+            tag=request.tag,
+            labels=request.labels,
+            buildargs=request.buildargs,
+            nocache=request.nocache,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        if request.platform:
+            kwargs["platform"] = request.platform
+        try:
+            for chunk in self.api.build(**kwargs):
+                if "error" in chunk:
+                    raise _build_failed(chunk["error"], current_step, tail)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                for line in str(chunk.get("stream", "")).splitlines():
+                    if not line.strip():
+                        continue
+                    if _STEP_LINE.match(line):
+                        current_step = line
+                        tail.clear()
+                    tail.append(line)
+                    on_log(line)
+        except docker.errors.APIError as exc:
+            raise _build_failed(exc.explanation or str(exc), current_step, tail) from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the build ({_short(exc)}).") from None
+        if not image_id:
+            image_id = self._client.images.get(request.tag).id
+        return image_id
+
+    def tag(self, image_id: str, repository: str, tag: str) -> None:
+        self.api.tag(image_id, repository, tag=tag)
+
+    def push(self, repository: str, tag: str, on_log: LogSink = _ignore) -> str:
+        """Push ``repository:tag``; return the manifest digest the registry stored."""
+        digest = ""
+        try:
+            stream: Iterable[dict[str, Any]] = self.api.push(repository, tag=tag, stream=True, decode=True)
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PushFailedError(
+                        f"Pushing {repository}:{tag} failed: {chunk['error'].strip()}; check the registry and retry."
+                    )
+                aux = chunk.get("aux") or {}
+                if aux.get("Digest"):
+                    digest = aux["Digest"]
+                status = chunk.get("status")
+                if status and not chunk.get("progressDetail"):
+                    on_log(f"{chunk.get('id', '')}: {status}".lstrip(": "))
+        except docker.errors.APIError as exc:
+            raise PushFailedError(f"Pushing {repository}:{tag} failed: {exc.explanation or exc}.") from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the push ({_short(exc)}).") from None
+        if not digest:
+            raise PushFailedError(f"Pushing {repository}:{tag} ended without a digest from the registry; retry the push.")
+        return digest
+
+
+def _build_failed(message: str, step: str, tail: deque[str]) -> BuildFailedError:
+    where = f" at {step!r}" if step else ""
+    return BuildFailedError(
+        f"The image build failed{where}: {message.strip().splitlines()[-1] if message.strip() else 'unknown error'}",
+        detail="\n".join(tail),
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else exc.__class__.__name__

@@ -1,0 +1,139 @@
+"""The ``hubpush`` command line. Thin: parse flags, call one service, render the result.
+
+Errors become output in exactly one place, :func:`_run`: a user-facing
+:class:`~hubpush.errors.HubpushError` prints its sentence and exits with its code;
+nothing else prints a traceback unless ``--verbose`` asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import HubpushError
+from .push import PushResult, push_executor
+from .render import CliReporter, emit_json, render_push, render_show
+from .settings import DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY, PushSettings
+from .show import ExecutorView, show_executor
+
+INTERNAL_ERROR_EXIT = 70
+app = typer.Typer(
+    name="hubpush",
+    help="Publish Jina-style executors as container images to an OCI registry you own.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+RegistryOption = Annotated[
+    str,
+    typer.Option("--registry", envvar="HUBPUSH_REGISTRY", help="Registry HOST:PORT (or http(s)://HOST:PORT).", show_default=True),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout, nothing else.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the full build and push log.")]
+
+
+def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
+    """Run a service call; turn any failure into one sentence and an exit code."""
+    try:
+        return action()
+    except HubpushError as exc:
+        if as_json:
+            emit_json({"error": {"kind": exc.kind, "message": exc.message, "exit_code": exc.exit_code}})
+        else:
+            if exc.detail:
+                err.print(exc.detail, markup=False, highlight=False, style="dim")
+            err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug in hubpush, not a user mistake
+        if verbose:
+            err.print_exception()
+        message = f"hubpush hit an internal error ({exc.__class__.__name__}: {exc}); rerun with --verbose and report it."
+        if as_json:
+            emit_json({"error": {"kind": "internal", "message": message, "exit_code": INTERNAL_ERROR_EXIT}})
+        else:
+            err.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+        raise typer.Exit(INTERNAL_ERROR_EXIT) from None
+
+
+@app.command()
+def push(
+    path: Annotated[Path, typer.Argument(help="The executor folder (config.yml, Python modules, requirements.txt, ...).")],
+    public: Annotated[bool, typer.Option("--public", help="Anyone may pull it (default for new executors).")] = False,
+    private: Annotated[bool, typer.Option("--private", help="Only holders of the secret may pull it.")] = False,
+    force_update: Annotated[
+        Optional[str], typer.Option("--force-update", metavar="NAME", help="Update the existing executor NAME.")
+    ] = None,
+    secret: Annotated[
+        Optional[str],
+        typer.Option("--secret", help="The executor's secret (cached automatically on the machine that published it)."),
+    ] = None,
+    tag: Annotated[
+        Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Tag to push; repeatable. Default: latest.")
+    ] = None,
+    protected_tag: Annotated[
+        Optional[list[str]], typer.Option("--protected-tag", metavar="TAG", help="Push this tag and never allow pushing it again.")
+    ] = None,
+    dockerfile: Annotated[
+        Optional[str], typer.Option("--dockerfile", "-f", help="Dockerfile inside the folder (default: ./Dockerfile, else the template).")
+    ] = None,
+    build_env: Annotated[
+        Optional[list[str]], typer.Option("--build-env", metavar="KEY=VALUE", help="Build argument; fills ${KEY} in requirements.txt.")
+    ] = None,
+    platform: Annotated[Optional[str], typer.Option("--platform", help="Target platform, e.g. linux/amd64.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without the engine's layer cache.")] = False,
+    base_image: Annotated[
+        Optional[str],
+        typer.Option("--base-image", envvar="HUBPUSH_BASE_IMAGE", help=f"Base image for the template (default {DEFAULT_BASE_IMAGE})."),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Build the executor folder into an image and push it, with Jina Hub's push semantics."""
+
+    def action() -> PushResult:
+        settings = PushSettings.from_flags(
+            path=path, public=public, private=private, force_update=force_update, secret=secret,
+            tags=tag, protected_tags=protected_tag, dockerfile=dockerfile, build_env=build_env,
+            platform=platform, no_cache=no_cache, base_image=base_image, registry=registry, verbose=verbose,
+        )  # fmt: skip
+        return push_executor(settings, CliReporter(err, verbose=verbose, quiet=as_json))
+
+    result = _run(action, as_json=as_json, verbose=verbose)
+    render_push(result, out, err, as_json=as_json)
+
+
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="The executor's NAME (or its repository name).")],
+    secret: Annotated[Optional[str], typer.Option("--secret", help="Needed for private executors unless cached.")] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Show what the registry holds for an executor: visibility, tags, protected tags."""
+    view: ExecutorView = _run(lambda: show_executor(registry, name, secret), as_json=as_json, verbose=verbose)
+    render_show(view, out, as_json=as_json)
+
+
+@app.command()
+def version() -> None:
+    """Print hubpush's version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

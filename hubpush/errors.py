@@ -1,0 +1,147 @@
+"""The one hierarchy of user-facing errors.
+
+Every failure a user can cause or meet is a :class:`HubpushError` subclass carrying
+one clear sentence and its own exit code. The CLI turns them into output in exactly
+one place (``hubpush.cli``); nothing else prints errors or calls ``sys.exit``.
+Messages never contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class HubpushError(Exception):
+    """Base class: a message for the user and a distinct process exit code."""
+
+    exit_code: int = 1
+    #: short machine-readable kind, used in ``--json`` error output
+    kind: str = "error"
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: optional extra lines (e.g. the end of a build log) shown below the sentence
+        self.detail = detail
+
+
+# --- usage: flag combinations -------------------------------------------------------
+class ConflictingFlagsError(HubpushError):
+    exit_code = 2
+    kind = "usage"
+
+
+class SecretWithoutForceUpdateError(HubpushError):
+    exit_code = 3
+    kind = "secret-without-force-update"
+
+
+# --- the executor folder ------------------------------------------------------------
+class ExecutorFolderNotFoundError(HubpushError):
+    exit_code = 10
+    kind = "folder-not-found"
+
+
+class InvalidExecutorConfigError(HubpushError):
+    """Missing or unreadable config.yml / manifest.yml, invalid YAML, no ``jtype``."""
+
+    exit_code = 11
+    kind = "invalid-config"
+
+
+class ExecutorNameMissingError(HubpushError):
+    exit_code = 12
+    kind = "name-missing"
+
+
+class InvalidExecutorNameError(HubpushError):
+    exit_code = 13
+    kind = "invalid-name"
+
+
+class DockerfileError(HubpushError):
+    exit_code = 14
+    kind = "dockerfile"
+
+
+class InvalidTagError(HubpushError):
+    exit_code = 15
+    kind = "invalid-tag"
+
+
+class InvalidBuildEnvError(HubpushError):
+    exit_code = 16
+    kind = "invalid-build-env"
+
+
+class MissingBuildEnvError(HubpushError):
+    exit_code = 17
+    kind = "missing-build-env"
+
+
+# --- who may push what ---------------------------------------------------------------
+class ExecutorNotFoundError(HubpushError):
+    exit_code = 20
+    kind = "executor-not-found"
+
+
+class NameTakenError(HubpushError):
+    exit_code = 21
+    kind = "name-taken"
+
+
+class SecretRequiredError(HubpushError):
+    exit_code = 22
+    kind = "secret-required"
+
+
+class WrongSecretError(HubpushError):
+    exit_code = 23
+    kind = "wrong-secret"
+
+
+class ProtectedTagError(HubpushError):
+    exit_code = 24
+    kind = "protected-tag"
+
+
+# --- infrastructure ------------------------------------------------------------------
+class RegistryUnreachableError(HubpushError):
+    exit_code = 30
+    kind = "registry-unreachable"
+
+
+class RegistryError(HubpushError):
+    """The registry answered, but not as the OCI distribution spec says it should."""
+
+    exit_code = 31
+    kind = "registry-error"
+
+
+class DockerUnreachableError(HubpushError):
+    exit_code = 32
+    kind = "docker-unreachable"
+
+
+class BuildFailedError(HubpushError):
+    exit_code = 33
+    kind = "build-failed"
+
+
+class PushFailedError(HubpushError):
+    exit_code = 34
+    kind = "push-failed"
+
+
+class MetadataCorruptError(HubpushError):
+    exit_code = 35
+    kind = "metadata-corrupt"
+
+
+def all_error_classes() -> list[type[HubpushError]]:
+    """Every concrete error class, for the docs table and the exit-code uniqueness test."""
+    found: list[type[HubpushError]] = []
+    stack = list(HubpushError.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.exit_code)

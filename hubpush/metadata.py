@@ -1,0 +1,93 @@
+"""The executor's metadata document, as stored in the registry next to its image.
+
+One JSON document per executor. It is the single source of truth for who owns a
+NAME (the secret hash), who may pull it (visibility), which tags may never move
+(protected tags) and what was pushed when (tags and history).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from .errors import MetadataCorruptError
+
+SCHEMA_VERSION = 1
+
+
+class Visibility(str, Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """Where one tag points and when it was pushed there."""
+
+    digest: str
+    pushed_at: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    tag: str
+    digest: str
+    pushed_at: str
+
+
+@dataclass
+class ExecutorMetadata:
+    name: str
+    repository: str
+    visibility: Visibility
+    secret_hash: str
+    created_at: str
+    updated_at: str
+    description: str = ""
+    protected_tags: list[str] = field(default_factory=list)
+    tags: dict[str, TagRecord] = field(default_factory=dict)
+    history: list[HistoryEntry] = field(default_factory=list)
+    schema: int = SCHEMA_VERSION
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["visibility"] = self.visibility.value
+        return json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes, *, where: str) -> "ExecutorMetadata":
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            return cls(
+                name=data["name"],
+                repository=data["repository"],
+                visibility=Visibility(data["visibility"]),
+                secret_hash=data["secret_hash"],
+                created_at=data["created_at"],
+                updated_at=data["updated_at"],
+                description=data.get("description", ""),
+                protected_tags=list(data.get("protected_tags", [])),
+                tags={t: TagRecord(**rec) for t, rec in data.get("tags", {}).items()},
+                history=[HistoryEntry(**h) for h in data.get("history", [])],
+                schema=int(data.get("schema", SCHEMA_VERSION)),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MetadataCorruptError(
+                f"The hubpush metadata at {where} is not valid ({exc.__class__.__name__}: {exc}); "
+                "repair or delete it with the registry's API before pushing again."
+            ) from None
+
+    def record_push(self, tags: list[str], digest: str, when: str) -> None:
+        """Point ``tags`` at ``digest`` and append them to the history."""
+        for tag in tags:
+            self.tags[tag] = TagRecord(digest=digest, pushed_at=when)
+            self.history.append(HistoryEntry(tag=tag, digest=digest, pushed_at=when))
+        self.updated_at = when
+
+
+def utc_now() -> str:
+    """Timestamps are RFC 3339 UTC strings, as OCI annotations use."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

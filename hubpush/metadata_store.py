@@ -1,0 +1,57 @@
+"""Executor metadata kept in the registry itself, as an OCI artifact.
+
+Each executor ``REPO`` has a metadata repository ``hubpush-meta/REPO`` whose tag
+``current`` is an OCI image manifest with artifact type
+``application/vnd.hubpush.executor.metadata.v1+json``; its config blob is the
+JSON document of :class:`~hubpush.metadata.ExecutorMetadata`. Any OCI registry
+stores this (no referrers API needed), and the executor's own tag list stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .metadata import ExecutorMetadata
+from .registry import OCI_MANIFEST, RegistryClient
+from .rules import METADATA_TAG, metadata_repository
+
+METADATA_MEDIA_TYPE = "application/vnd.hubpush.executor.metadata.v1+json"
+
+
+class MetadataStore:
+    def __init__(self, registry: RegistryClient) -> None:
+        self.registry = registry
+
+    def read(self, repository: str) -> ExecutorMetadata | None:
+        """The executor's metadata, or None when ``repository`` is not a hubpush executor."""
+        meta_repo = metadata_repository(repository)
+        manifest = self.registry.get_manifest(meta_repo, METADATA_TAG)
+        if manifest is None:
+            return None
+        where = f"{self.registry.host}/{meta_repo}:{METADATA_TAG}"
+        try:
+            config = json.loads(manifest.raw)["config"]
+            digest = config["digest"]
+        except (ValueError, KeyError, TypeError):
+            return ExecutorMetadata.from_json(b"", where=where)  # raises MetadataCorruptError
+        return ExecutorMetadata.from_json(self.registry.get_blob(meta_repo, digest), where=where)
+
+    def write(self, metadata: ExecutorMetadata) -> str:
+        """Store ``metadata`` as the executor's current metadata; return the artifact digest."""
+        meta_repo = metadata_repository(metadata.repository)
+        document = metadata.to_json()
+        digest = self.registry.push_blob(meta_repo, document)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": METADATA_MEDIA_TYPE,
+            "config": {"mediaType": METADATA_MEDIA_TYPE, "digest": digest, "size": len(document)},
+            "layers": [],
+            "annotations": {
+                "org.opencontainers.image.title": metadata.name,
+                "org.opencontainers.image.created": metadata.updated_at,
+                "io.hubpush.visibility": metadata.visibility.value,
+            },
+        }
+        raw = json.dumps(manifest, sort_keys=True).encode("utf-8")
+        return self.registry.put_manifest(meta_repo, METADATA_TAG, raw, OCI_MANIFEST)

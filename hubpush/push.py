@@ -1,0 +1,257 @@
+"""The push flow (our twine ``commands/upload.py``): folder -> checks -> build -> push.
+
+Order matters and is the point of this module:
+
+1. validate everything local (flags, folder, Dockerfile, ``${VAR}``s);
+2. read the registry: metadata + tag list, and apply :mod:`hubpush.rules`
+   (secret, NAME taken, protected tags) -- every refusal happens here, before
+   any build starts and before anything is written;
+3. build the image;
+4. write the metadata *intent* (owner, visibility, protected tags) -- so no tag
+   is ever pushed before its protection is recorded, and no executor image ever
+   exists without metadata;
+5. push the first tag through the engine (layers uploaded once), point the other
+   tags at the same manifest through the registry API (no layer traffic at all);
+6. write the final metadata with each tag's digest and push time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import __version__
+from .builder import BuildRequest, DockerBuilder
+from .context import RENDERED_DOCKERFILE, build_context, render_dockerfile
+from .errors import PushFailedError
+from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
+from .metadata import ExecutorMetadata, Visibility, utc_now
+from .metadata_store import MetadataStore
+from .registry import RegistryClient
+from .rules import PushDecision, PushRequest, decide_push, repository_for
+from .secret import generate_secret, hash_secret
+from .secret_store import SecretStore
+from .settings import PushSettings
+
+
+class Reporter(Protocol):
+    """Where the flow tells people what it is doing. The CLI renders it."""
+
+    def step(self, message: str) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def step(self, message: str) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass
+class PushResult:
+    name: str
+    repository: str
+    registry: str
+    visibility: Visibility
+    tags: list[str]
+    protected_tags: list[str]
+    digest: str
+    image_references: list[str]
+    first_publish: bool
+    #: only on first publish; never stored anywhere but the owner's local cache
+    secret: str | None = None
+    secret_cache: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "name": self.name,
+            "repository": f"{self.registry}/{self.repository}",
+            "visibility": self.visibility.value,
+            "tags": self.tags,
+            "protected_tags": self.protected_tags,
+            "digest": self.digest,
+            "image_references": self.image_references,
+            "first_publish": self.first_publish,
+        }
+        if self.secret is not None:
+            data["secret"] = self.secret
+        return data
+
+
+def image_labels(folder: ExecutorFolder, name: str, repository: str) -> dict[str, str]:
+    """OCI labels from config.yml / manifest.yml, plus hubpush's own. Never the secret."""
+    labels = {
+        "org.opencontainers.image.title": name,
+        "org.opencontainers.image.description": folder.description,
+        "org.opencontainers.image.source": folder.source,
+        "org.opencontainers.image.created": utc_now(),
+        "org.opencontainers.image.version": folder.version,
+        "io.hubpush.name": name,
+        "io.hubpush.repository": repository,
+        "io.hubpush.executor-class": folder.jtype,
+        "io.hubpush.builder-version": __version__,
+    }
+    return {key: value for key, value in labels.items() if value}
+
+
+def push_executor(
+    settings: PushSettings,
+    reporter: Reporter | None = None,
+    *,
+    secret_store: SecretStore | None = None,
+) -> PushResult:
+    """Publish or update the executor in ``settings.path``; see the module docstring for the order."""
+    reporter = reporter or SilentReporter()
+    secret_store = secret_store or SecretStore()
+
+    # 1. everything local
+    folder = load_executor_folder(settings.path, settings.dockerfile)
+    rendered = None
+    if folder.dockerfile is None:
+        check_requirement_vars(folder, settings.build_env)
+        rendered = render_dockerfile(folder, settings.base_image, sorted(settings.build_env))
+    name = settings.force_update or folder.name
+    repository = repository_for(name)
+    warnings: list[str] = []
+    if settings.force_update and repository_for(folder.name) != repository:
+        warnings.append(f"config.yml names {folder.name!r} but you are updating {name!r}; pushing as {name!r}.")
+
+    # 2. the registry's view, and the rules -- all refusals happen here
+    registry = RegistryClient(settings.registry)
+    reporter.step(f"Checking {registry.host}/{repository}")
+    registry.ping()
+    store = MetadataStore(registry)
+    current = store.read(repository)
+    registry_tags = registry.list_tags(repository)
+    secret = settings.secret
+    if settings.force_update and not secret:
+        secret = secret_store.get(registry.host, repository)
+    decision = decide_push(
+        PushRequest(
+            name=name,
+            is_update=bool(settings.force_update),
+            secret=secret,
+            tags=settings.tags,
+            protected_tags=settings.protected_tags,
+            visibility=settings.visibility,
+        ),
+        current,
+        registry_tags,
+        registry=registry.host,
+    )
+    builder = DockerBuilder()
+
+    # 3. build
+    image = f"{registry.host}/{repository}"
+    reporter.step(f"Building {image}:{decision.tags[0]} from {folder.path}")
+    with build_context(folder, rendered) as context:
+        image_id = builder.build(
+            BuildRequest(
+                context=context,
+                dockerfile=folder.dockerfile_in_context or RENDERED_DOCKERFILE,
+                tag=f"{image}:{decision.tags[0]}",
+                labels=image_labels(folder, name, repository),
+                buildargs=settings.build_env,
+                nocache=settings.no_cache,
+                platform=settings.platform,
+            ),
+            on_log=reporter.log,
+        )
+    for tag in decision.tags[1:]:
+        builder.tag(image_id, image, tag)
+
+    # 4. metadata intent, before any tag moves
+    new_secret = None
+    if decision.is_first_publish:
+        new_secret = generate_secret()
+        # cached before anything is written, so a push that fails half-way can be resumed
+        secret_store.put(registry.host, repository, new_secret)
+        metadata = _new_metadata(name, repository, folder, decision, hash_secret(new_secret))
+    else:
+        assert current is not None  # decide_push guarantees it
+        metadata = current
+        metadata.visibility = decision.visibility
+        metadata.protected_tags = decision.protected_tags
+        metadata.description = folder.description or metadata.description
+        if secret and settings.secret:
+            secret_store.put(registry.host, repository, secret)
+    reporter.step("Recording metadata")
+    store.write(metadata)
+
+    # 5. push: one engine push, then the other tags by manifest copy
+    try:
+        digest = _push_tags(builder, registry, image, repository, decision.tags, reporter)
+    except PushFailedError as exc:
+        if decision.is_first_publish:
+            exc.message += (
+                f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
+                f"on this machine (its secret is cached in {secret_store.path})."
+            )
+            exc.args = (exc.message,)
+        raise
+
+    # 6. final metadata
+    metadata.record_push(decision.tags, digest, utc_now())
+    store.write(metadata)
+    return PushResult(
+        name=name,
+        repository=repository,
+        registry=registry.host,
+        visibility=metadata.visibility,
+        tags=decision.tags,
+        protected_tags=metadata.protected_tags,
+        digest=digest,
+        image_references=[f"{image}:{tag}" for tag in decision.tags],
+        first_publish=decision.is_first_publish,
+        secret=new_secret,
+        secret_cache=str(secret_store.path) if new_secret else None,
+        warnings=warnings,
+    )
+
+
+def _new_metadata(
+    name: str, repository: str, folder: ExecutorFolder, decision: PushDecision, secret_hash: str
+) -> ExecutorMetadata:
+    now = utc_now()
+    return ExecutorMetadata(
+        name=name,
+        repository=repository,
+        visibility=decision.visibility,
+        secret_hash=secret_hash,
+        created_at=now,
+        updated_at=now,
+        description=folder.description,
+        protected_tags=decision.protected_tags,
+    )
+
+
+def _push_tags(
+    builder: DockerBuilder,
+    registry: RegistryClient,
+    image: str,
+    repository: str,
+    tags: list[str],
+    reporter: Reporter,
+) -> str:
+    """Push ``tags`` so that all point at one manifest; return its digest."""
+    first, *others = tags
+    reporter.step(f"Pushing {image}:{first}")
+    digest = builder.push(image, first, on_log=reporter.log)
+    if not others:
+        return digest
+    manifest = registry.get_manifest(repository, first)
+    if manifest is None or manifest.digest != digest:
+        raise PushFailedError(
+            f"The registry does not hold {image}:{first} at {digest} right after the push; "
+            "another client may be pushing the same tag, retry."
+        )
+    for tag in others:
+        reporter.step(f"Tagging {image}:{tag}")
+        registry.put_manifest(repository, tag, manifest.raw, manifest.media_type)
+    return digest

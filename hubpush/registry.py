@@ -1,0 +1,151 @@
+"""A small, typed client for the OCI distribution API (our twine ``repository.py``).
+
+Only what hubpush needs: ping, tag lists, manifests and small blobs. Image layers
+never pass through here: the Docker engine uploads them itself. Works against any
+OCI registry; registry 2.8 (no referrers API) is the baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlparse
+
+import requests
+
+from .errors import RegistryError, RegistryUnreachableError
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
+
+
+@dataclass(frozen=True)
+class Manifest:
+    raw: bytes
+    media_type: str
+    digest: str
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RegistryClient:
+    """Talks to one registry. ``address`` is ``host:port`` or a full ``http(s)://`` URL.
+
+    Plain HTTP is used for loopback addresses (as the Docker engine does), HTTPS
+    otherwise, unless the address names its scheme.
+    """
+
+    def __init__(self, address: str, *, timeout: float = 30.0, auth: tuple[str, str] | None = None) -> None:
+        if "://" not in address:
+            host = urlparse(f"//{address}").hostname or ""
+            address = f"{'http' if _is_loopback(host) else 'https'}://{address}"
+        parsed = urlparse(address)
+        #: ``host:port`` as it appears in image references
+        self.host = parsed.netloc
+        self.base_url = f"{parsed.scheme}://{parsed.netloc}"
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "hubpush"
+        if auth:
+            self._session.auth = auth
+
+    # --- plumbing ---------------------------------------------------------------
+    def _request(self, method: str, path_or_url: str, **kwargs: object) -> requests.Response:
+        url = urljoin(self.base_url, path_or_url)
+        try:
+            return self._session.request(method, url, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+        except requests.exceptions.RequestException as exc:
+            raise RegistryUnreachableError(
+                f"The registry at {self.host} cannot be reached ({exc.__class__.__name__}); "
+                "start it, or pass --registry HOST:PORT (or set HUBPUSH_REGISTRY)."
+            ) from None
+
+    def _fail(self, response: requests.Response, what: str) -> RegistryError:
+        body = response.text[:300].strip().replace("\n", " ")
+        return RegistryError(f"The registry at {self.host} refused to {what} (HTTP {response.status_code}: {body}).")
+
+    # --- API ----------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise unless something that speaks the distribution API answers."""
+        response = self._request("GET", "/v2/")
+        if response.status_code not in (200, 401):
+            raise RegistryUnreachableError(
+                f"{self.host} answered HTTP {response.status_code} on /v2/, so it is not an OCI registry; "
+                "check --registry."
+            )
+
+    def list_tags(self, repository: str) -> list[str] | None:
+        """All tags of ``repository``, or None when the repository does not exist."""
+        tags: list[str] = []
+        url = f"/v2/{repository}/tags/list?n=1000"
+        while url:
+            response = self._request("GET", url)
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise self._fail(response, f"list the tags of {repository}")
+            tags.extend(response.json().get("tags") or [])
+            url = response.links.get("next", {}).get("url", "")
+        return tags
+
+    def get_manifest(self, repository: str, reference: str) -> Manifest | None:
+        response = self._request("GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"read manifest {repository}:{reference}")
+        media_type = response.headers.get("Content-Type", OCI_MANIFEST).split(";")[0]
+        return Manifest(raw=response.content, media_type=media_type, digest=sha256_digest(response.content))
+
+    def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
+        """Store a manifest under ``reference``; return its digest."""
+        response = self._request(
+            "PUT", f"/v2/{repository}/manifests/{reference}", data=raw, headers={"Content-Type": media_type}
+        )
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"store manifest {repository}:{reference}")
+        return response.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+
+    def push_blob(self, repository: str, data: bytes) -> str:
+        """Upload a small blob (metadata documents) in one request; return its digest."""
+        digest = sha256_digest(data)
+        if self._request("HEAD", f"/v2/{repository}/blobs/{digest}").status_code == 200:
+            return digest
+        started = self._request("POST", f"/v2/{repository}/blobs/uploads/")
+        if started.status_code != 202 or "Location" not in started.headers:
+            raise self._fail(started, f"start a blob upload to {repository}")
+        location = started.headers["Location"]
+        separator = "&" if "?" in location else "?"
+        finished = self._request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        if finished.status_code != 201:
+            raise self._fail(finished, f"finish a blob upload to {repository}")
+        return digest
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        """Read a small blob whole. Image layers are never read this way."""
+        response = self._request("GET", f"/v2/{repository}/blobs/{digest}")
+        if response.status_code != 200:
+            raise self._fail(response, f"read blob {digest} of {repository}")
+        if sha256_digest(response.content) != digest:
+            raise RegistryError(f"The registry at {self.host} returned a blob of {repository} that does not match {digest}.")
+        return response.content

@@ -1,0 +1,111 @@
+"""Rendering results for people (rich) or machines (``--json``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .push import PushResult
+from .show import ExecutorView
+
+
+def emit_json(data: object) -> None:
+    """Exactly one JSON object on stdout, unwrapped and uncoloured, for scripts."""
+    sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+class CliReporter:
+    """Progress on stderr: steps always, build/push log lines with ``--verbose``.
+
+    Without ``--verbose`` a terminal shows the current log line in a transient status
+    line instead, so a long build is visibly alive without flooding the screen.
+    """
+
+    def __init__(self, console: Console, *, verbose: bool, quiet: bool) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.quiet = quiet
+        self._status = None
+
+    def step(self, message: str) -> None:
+        if self.quiet:
+            return
+        self._stop_status()
+        self.console.print(f"[bold cyan]==>[/] {message}", highlight=False)
+
+    def log(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.verbose:
+            self.console.print(line, markup=False, highlight=False, style="dim")
+        elif self.console.is_terminal:
+            if self._status is None:
+                self._status = self.console.status("")
+                self._status.start()
+            self._status.update(Text(line[:120], style="dim"))
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for warning in result.warnings:
+        err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("NAME", f"{result.name}   (repository {result.registry}/{result.repository})")
+    if result.secret:
+        table.add_row("SECRET", Text(result.secret, style="bold magenta"))
+        table.add_row("", Text(f"Keep it safe: it is the only way to update this executor. Cached for you in {result.secret_cache}.", style="yellow"))
+    table.add_row("VISIBILITY", result.visibility.value)
+    table.add_row("DIGEST", result.digest)
+    table.add_row("TAGS", "\n".join(result.image_references))
+    if result.protected_tags:
+        table.add_row("PROTECTED", ", ".join(result.protected_tags))
+    first = result.image_references[0]
+    usage = Text.assemble(
+        ("Use it:\n", "bold"),
+        f"  docker pull {first}\n",
+        f"  docker run --rm -p 8080:8080 {first} --port 8080\n",
+        ("  Jina Flow: ", "bold"),
+        f"uses: docker://{first}",
+    )
+    if result.visibility.value == "private":
+        usage.append(f"\n  (private: pulling needs the secret, e.g. 'docker login {result.registry}' against a hubpush gateway)")
+    title = "Published" if result.first_publish else "Updated"
+    out.print(Panel(table, title=f"{title} {result.name}", expand=False))
+    out.print(usage)
+
+
+def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
+    data = view.to_dict()
+    if as_json:
+        emit_json(data)
+        return
+    meta = view.metadata
+    out.print(f"[bold]{meta.name}[/]  {data['repository']}  ({meta.visibility.value})", highlight=False)
+    if meta.description:
+        out.print(meta.description, highlight=False)
+    table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
+    for tag, record in sorted(meta.tags.items()):
+        table.add_row(tag, record.digest, record.pushed_at, "yes" if tag in meta.protected_tags else "")
+    out.print(table)
+    untracked = sorted(set(view.registry_tags) - set(meta.tags))
+    if untracked:
+        out.print(f"[yellow]Tags in the registry that hubpush did not push:[/] {', '.join(untracked)}", highlight=False)

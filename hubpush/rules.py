@@ -1,0 +1,192 @@
+"""Pure rules: names, tags, visibility and who may push what.
+
+No I/O lives here, so the CLI and the hub gateway apply exactly the same rules to
+the same inputs (the metadata document and the registry's tag list).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import (
+    ConflictingFlagsError,
+    ExecutorNotFoundError,
+    InvalidExecutorNameError,
+    InvalidTagError,
+    NameTakenError,
+    ProtectedTagError,
+    SecretRequiredError,
+    WrongSecretError,
+)
+from .metadata import ExecutorMetadata, Visibility
+from .secret import verify_secret
+
+#: Executor NAMEs as Jina Hub accepted them: letters, digits, ``_ . -``, at most 64.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
+#: Docker / OCI tag grammar.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+DEFAULT_TAG = "latest"
+#: Repository namespace that holds the metadata artifacts, one repository per executor.
+METADATA_NAMESPACE = "hubpush-meta"
+#: The metadata artifact's tag inside its repository.
+METADATA_TAG = "current"
+
+
+def validate_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise InvalidExecutorNameError(
+            f"Executor name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
+            "starting and ending with a letter or digit."
+        )
+    return name
+
+
+def repository_for(name: str) -> str:
+    """Map an executor NAME to its OCI repository name, predictably.
+
+    CamelCase words become kebab-case and everything is lower-cased, because OCI
+    repository names must be lower case: ``TagsHasher`` -> ``tags-hasher``,
+    ``HTTPClient2`` -> ``http-client2``, ``my_exec`` -> ``my-exec``.
+    """
+    validate_name(name)
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", words)
+    repository = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    if repository == METADATA_NAMESPACE:
+        raise InvalidExecutorNameError(
+            f"Executor name {name!r} is reserved by hubpush for its metadata; choose another metas.name."
+        )
+    return repository
+
+
+def metadata_repository(repository: str) -> str:
+    """Where the metadata artifact of ``repository`` lives."""
+    return f"{METADATA_NAMESPACE}/{repository}"
+
+
+def validate_tag(tag: str) -> str:
+    if not TAG_PATTERN.match(tag):
+        raise InvalidTagError(
+            f"Tag {tag!r} is not valid: use up to 128 letters, digits, '_', '.' or '-', "
+            "not starting with '.' or '-'."
+        )
+    return tag
+
+
+def requested_tags(tags: list[str], protected_tags: list[str]) -> list[str]:
+    """The tags one push writes: exactly the ones named, or ``latest`` when none are.
+
+    ``--protected-tag`` tags are pushed too. Order is kept, duplicates dropped.
+    """
+    named = list(dict.fromkeys([*tags, *protected_tags]))
+    for tag in named:
+        validate_tag(tag)
+    return named or [DEFAULT_TAG]
+
+
+def visibility_from_flags(public: bool, private: bool) -> Visibility | None:
+    """``None`` means "no flag given": keep what the executor has (public when new)."""
+    if public and private:
+        raise ConflictingFlagsError("--public and --private cannot be used together; pick one.")
+    if private:
+        return Visibility.PRIVATE
+    if public:
+        return Visibility.PUBLIC
+    return None
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """What a client asks to do, independent of how it asked (CLI flags or HTTP)."""
+
+    name: str
+    is_update: bool
+    secret: str | None
+    tags: list[str]
+    protected_tags: list[str]
+    visibility: Visibility | None
+
+
+@dataclass(frozen=True)
+class PushDecision:
+    """What a permitted push will do."""
+
+    is_first_publish: bool
+    tags: list[str]
+    protected_tags: list[str]
+    visibility: Visibility
+
+
+def locked_tags(requested: list[str], metadata: ExecutorMetadata, registry_tags: list[str]) -> list[str]:
+    """Requested tags that are protected and already exist, so may never move.
+
+    A tag recorded as protected whose push never completed (absent from both the
+    metadata and the registry) is not locked: retrying the failed push must work.
+    """
+    existing = set(registry_tags) | set(metadata.tags)
+    return [t for t in requested if t in metadata.protected_tags and t in existing]
+
+
+def decide_push(
+    request: PushRequest,
+    current: ExecutorMetadata | None,
+    registry_tags: list[str] | None,
+    *,
+    registry: str,
+) -> PushDecision:
+    """Decide whether ``request`` may go ahead; raise the user-facing refusal if not.
+
+    ``current`` is the executor's metadata (None when absent); ``registry_tags`` the
+    repository's tag list (None when the repository does not exist). Nothing here
+    touches the network, so this runs before any build starts.
+    """
+    repository = repository_for(request.name)
+    tags = requested_tags(request.tags, request.protected_tags)
+
+    if not request.is_update:
+        if current is not None:
+            raise NameTakenError(
+                f"Executor {current.name!r} already exists at {registry}/{repository}; to update it run "
+                f"'hubpush push --force-update {current.name} --secret SECRET PATH'."
+            )
+        if registry_tags:
+            raise NameTakenError(
+                f"Repository {registry}/{repository} already holds images not published by hubpush; "
+                "choose another metas.name in config.yml."
+            )
+        return PushDecision(True, tags, list(dict.fromkeys(request.protected_tags)), request.visibility or Visibility.PUBLIC)
+
+    if current is None:
+        raise ExecutorNotFoundError(
+            f"No executor named {request.name!r} exists at {registry}/{repository}; "
+            "publish it first with 'hubpush push PATH' (without --force-update)."
+        )
+    check_secret(current, request.secret)
+    locked = locked_tags(tags, current, registry_tags or [])
+    if locked:
+        names = ", ".join(repr(t) for t in locked)
+        raise ProtectedTagError(
+            f"Tag {names} of executor {current.name!r} is protected and cannot be pushed again; "
+            "push under a new tag instead. Nothing was pushed."
+        )
+    protected = list(dict.fromkeys([*current.protected_tags, *request.protected_tags]))
+    return PushDecision(False, tags, protected, request.visibility or current.visibility)
+
+
+def check_secret(metadata: ExecutorMetadata, secret: str | None) -> None:
+    """Raise unless ``secret`` is the executor's secret."""
+    if not secret:
+        raise SecretRequiredError(
+            f"Executor {metadata.name!r} needs its secret: pass --secret SECRET "
+            "(it is cached automatically only on the machine that published it)."
+        )
+    if not verify_secret(secret, metadata.secret_hash):
+        raise WrongSecretError(f"The secret given for executor {metadata.name!r} is wrong; nothing was changed.")
+
+
+def may_read(metadata: ExecutorMetadata, secret: str | None) -> bool:
+    """Public executors are readable by anyone; private ones only with their secret."""
+    if metadata.visibility is Visibility.PUBLIC:
+        return True
+    return bool(secret) and verify_secret(secret, metadata.secret_hash)

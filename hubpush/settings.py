@@ -1,0 +1,79 @@
+"""Flags and environment gathered into one validated object per command.
+
+Validation that needs no I/O (flag combinations, tag grammar, ``--build-env``
+form) happens here, so a bad command line is refused before anything else runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SecretWithoutForceUpdateError
+from .executor import parse_build_env
+from .metadata import Visibility
+from .rules import validate_name, validate_tag, visibility_from_flags
+
+DEFAULT_REGISTRY = "localhost:5000"
+DEFAULT_BASE_IMAGE = "jinaai/jina:latest"
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    path: Path
+    registry: str = DEFAULT_REGISTRY
+    visibility: Visibility | None = None
+    force_update: str | None = None
+    secret: str | None = None
+    tags: list[str] = field(default_factory=list)
+    protected_tags: list[str] = field(default_factory=list)
+    dockerfile: str | None = None
+    build_env: dict[str, str] = field(default_factory=dict)
+    platform: str | None = None
+    no_cache: bool = False
+    base_image: str = DEFAULT_BASE_IMAGE
+    verbose: bool = False
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        path: Path,
+        public: bool = False,
+        private: bool = False,
+        force_update: str | None = None,
+        secret: str | None = None,
+        tags: list[str] | None = None,
+        protected_tags: list[str] | None = None,
+        dockerfile: str | None = None,
+        build_env: list[str] | None = None,
+        platform: str | None = None,
+        no_cache: bool = False,
+        base_image: str | None = None,
+        registry: str | None = None,
+        verbose: bool = False,
+    ) -> "PushSettings":
+        visibility = visibility_from_flags(public, private)
+        if secret and not force_update:
+            raise SecretWithoutForceUpdateError(
+                "--secret only makes sense with --force-update NAME; add --force-update, or drop --secret to publish a new executor."
+            )
+        if force_update:
+            validate_name(force_update)
+        for tag in [*(tags or []), *(protected_tags or [])]:
+            validate_tag(tag)
+        return cls(
+            path=path,
+            registry=registry or DEFAULT_REGISTRY,
+            visibility=visibility,
+            force_update=force_update,
+            secret=secret,
+            tags=list(tags or []),
+            protected_tags=list(protected_tags or []),
+            dockerfile=dockerfile,
+            build_env=parse_build_env(build_env or []),
+            platform=platform,
+            no_cache=no_cache,
+            base_image=base_image or DEFAULT_BASE_IMAGE,
+            verbose=verbose,
+        )

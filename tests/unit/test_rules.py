@@ -1,0 +1,169 @@
+"""The pure rules: names, tags, visibility, who may push what."""
+
+import pytest
+
+from hubpush import errors
+from hubpush.metadata import ExecutorMetadata, TagRecord, Visibility
+from hubpush.rules import (
+    PushRequest,
+    decide_push,
+    locked_tags,
+    may_read,
+    metadata_repository,
+    repository_for,
+    requested_tags,
+    validate_name,
+    validate_tag,
+    visibility_from_flags,
+)
+from hubpush.secret import hash_secret
+
+SECRET = "s3cret-for-tests-only"
+HASH = hash_secret(SECRET)
+
+
+def meta(**overrides):
+    values = dict(
+        name="TagsHasher", repository="tags-hasher", visibility=Visibility.PUBLIC, secret_hash=HASH,
+        created_at="t0", updated_at="t0",
+    )  # fmt: skip
+    values.update(overrides)
+    return ExecutorMetadata(**values)
+
+
+def request(**overrides):
+    values = dict(name="TagsHasher", is_update=True, secret=SECRET, tags=[], protected_tags=[], visibility=None)
+    values.update(overrides)
+    return PushRequest(**values)
+
+
+@pytest.mark.parametrize(
+    "name, repository",
+    [
+        ("TagsHasher", "tags-hasher"),
+        ("HelloExecutor", "hello-executor"),
+        ("HTTPClient2", "http-client2"),
+        ("my_exec", "my-exec"),
+        ("already-lower", "already-lower"),
+        ("Simple", "simple"),
+        ("CLIPEncoder", "clip-encoder"),
+        ("v2.Encoder", "v2-encoder"),
+    ],
+)
+def test_repository_for_maps_names_predictably(name, repository):
+    assert repository_for(name) == repository
+
+
+@pytest.mark.parametrize("name", ["", "-lead", "trail-", "has space", "slash/name", "x" * 65, "ünï"])
+def test_invalid_names_are_refused(name):
+    with pytest.raises(errors.InvalidExecutorNameError):
+        validate_name(name)
+
+
+def test_metadata_namespace_is_reserved():
+    with pytest.raises(errors.InvalidExecutorNameError):
+        repository_for("HubpushMeta")
+    assert metadata_repository("tags-hasher") == "hubpush-meta/tags-hasher"
+
+
+@pytest.mark.parametrize("tag", ["latest", "v1", "1.0.0", "_x", "A-b_c.d", "x" * 128])
+def test_valid_tags(tag):
+    assert validate_tag(tag) == tag
+
+
+@pytest.mark.parametrize("tag", ["", ".v1", "-v1", "v 1", "v/1", "x" * 129, "tag:1"])
+def test_invalid_tags(tag):
+    with pytest.raises(errors.InvalidTagError):
+        validate_tag(tag)
+
+
+def test_requested_tags_default_latest_only_when_none_named():
+    assert requested_tags([], []) == ["latest"]
+    assert requested_tags(["v1", "v2"], []) == ["v1", "v2"]
+    assert requested_tags(["v1"], ["stable", "v1"]) == ["v1", "stable"]
+    assert requested_tags([], ["1.0"]) == ["1.0"]
+
+
+def test_visibility_flags():
+    assert visibility_from_flags(False, False) is None
+    assert visibility_from_flags(True, False) is Visibility.PUBLIC
+    assert visibility_from_flags(False, True) is Visibility.PRIVATE
+    with pytest.raises(errors.ConflictingFlagsError):
+        visibility_from_flags(True, True)
+
+
+def test_first_publish_is_public_by_default():
+    decision = decide_push(request(is_update=False, secret=None), None, None, registry="r")
+    assert decision.is_first_publish and decision.visibility is Visibility.PUBLIC and decision.tags == ["latest"]
+
+
+def test_first_publish_private():
+    decision = decide_push(request(is_update=False, visibility=Visibility.PRIVATE), None, None, registry="r")
+    assert decision.visibility is Visibility.PRIVATE
+
+
+def test_first_publish_of_existing_name_is_refused_with_update_hint():
+    with pytest.raises(errors.NameTakenError, match="--force-update TagsHasher"):
+        decide_push(request(is_update=False), meta(), ["latest"], registry="r")
+
+
+def test_first_publish_over_foreign_repository_is_refused():
+    with pytest.raises(errors.NameTakenError, match="not published by hubpush"):
+        decide_push(request(is_update=False), None, ["latest"], registry="r")
+
+
+def test_update_of_unknown_name():
+    with pytest.raises(errors.ExecutorNotFoundError):
+        decide_push(request(), None, None, registry="r")
+
+
+def test_update_needs_a_secret():
+    with pytest.raises(errors.SecretRequiredError):
+        decide_push(request(secret=None), meta(), ["latest"], registry="r")
+
+
+def test_update_with_wrong_secret_is_refused():
+    with pytest.raises(errors.WrongSecretError) as caught:
+        decide_push(request(secret="wrong"), meta(), ["latest"], registry="r")
+    assert "wrong" not in caught.value.message.replace("is wrong", "")  # the given secret is never echoed
+
+
+def test_update_keeps_visibility_unless_a_flag_is_given():
+    private = meta(visibility=Visibility.PRIVATE)
+    assert decide_push(request(), private, [], registry="r").visibility is Visibility.PRIVATE
+    assert decide_push(request(visibility=Visibility.PUBLIC), private, [], registry="r").visibility is Visibility.PUBLIC
+
+
+def test_protected_tag_that_exists_is_locked_and_named():
+    current = meta(protected_tags=["v1"], tags={"v1": TagRecord("sha256:a", "t")})
+    with pytest.raises(errors.ProtectedTagError, match="'v1'"):
+        decide_push(request(tags=["v2", "v1"]), current, ["v1"], registry="r")
+    with pytest.raises(errors.ProtectedTagError):
+        decide_push(request(protected_tags=["v1"]), current, ["v1"], registry="r")
+
+
+def test_protected_tag_in_registry_but_not_in_metadata_is_still_locked():
+    # the final metadata write of an earlier push failed: the registry's tag list decides
+    current = meta(protected_tags=["v1"])
+    assert locked_tags(["v1"], current, ["v1"]) == ["v1"]
+
+
+def test_protected_tag_recorded_but_never_pushed_can_be_retried():
+    current = meta(protected_tags=["v1"])
+    decision = decide_push(request(protected_tags=["v1"]), current, [], registry="r")
+    assert decision.tags == ["v1"]
+
+
+def test_protected_tags_accumulate():
+    current = meta(protected_tags=["v1"], tags={"v1": TagRecord("sha256:a", "t")})
+    decision = decide_push(request(protected_tags=["v2"], tags=["latest"]), current, ["v1"], registry="r")
+    assert decision.protected_tags == ["v1", "v2"]
+    assert decision.tags == ["latest", "v2"]
+
+
+def test_may_read():
+    assert may_read(meta(), None)
+    private = meta(visibility=Visibility.PRIVATE)
+    assert not may_read(private, None)
+    assert not may_read(private, "wrong")
+    assert may_read(private, SECRET)

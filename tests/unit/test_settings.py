@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import pytest
+
+from hubpush import errors
+from hubpush.metadata import Visibility
+from hubpush.settings import DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY, PushSettings
+
+
+def test_defaults():
+    settings = PushSettings.from_flags(path=Path("."))
+    assert settings.registry == DEFAULT_REGISTRY and settings.base_image == DEFAULT_BASE_IMAGE
+    assert settings.visibility is None and settings.tags == []
+
+
+def test_flag_errors():
+    with pytest.raises(errors.ConflictingFlagsError):
+        PushSettings.from_flags(path=Path("."), public=True, private=True)
+    with pytest.raises(errors.SecretWithoutForceUpdateError):
+        PushSettings.from_flags(path=Path("."), secret="x")
+    with pytest.raises(errors.InvalidTagError):
+        PushSettings.from_flags(path=Path("."), tags=["ok", "not ok"])
+    with pytest.raises(errors.InvalidTagError):
+        PushSettings.from_flags(path=Path("."), protected_tags=[".bad"])
+    with pytest.raises(errors.InvalidBuildEnvError):
+        PushSettings.from_flags(path=Path("."), build_env=["nope"])
+    with pytest.raises(errors.InvalidExecutorNameError):
+        PushSettings.from_flags(path=Path("."), force_update="bad name")
+
+
+def test_private_and_build_env():
+    settings = PushSettings.from_flags(path=Path("."), private=True, build_env=["A=1"], force_update="X", secret="s")
+    assert settings.visibility is Visibility.PRIVATE and settings.build_env == {"A": "1"}
