@@ -42,6 +42,7 @@ JINA_LOCAL_TAG=hubpush/jina:local
 PROBE_PREFIX=hubpush-bootstrap-probe
 
 T0=$(date +%s%N)
+JINA_READY="?"
 SUMMARY=()
 WORK=""
 CLEANUP_CONTAINERS=()
@@ -86,13 +87,19 @@ run() {
     return "$rc"
 }
 
+# Same, but silent on failure (polling, expected failures).
+run_quiet() {
+    printf '\n$ %s\n' "$*" >>"$LOG"
+    "$@" >>"$LOG" 2>&1
+}
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 workdir() { mktemp -d "$WORK/$1.XXXX"; } # WORK is created in main
 
 try_pull() { # quick attempt: there is usually no Docker Hub here
     log "trying: docker pull $1 (timeout ${PULL_TIMEOUT}s)"
-    if run timeout "$PULL_TIMEOUT" docker pull "$1" 2>/dev/null; then
+    if run_quiet timeout "$PULL_TIMEOUT" docker pull "$1"; then
         return 0
     fi
     log "pull of $1 failed (expected without Docker Hub); building a local stand-in"
@@ -189,7 +196,7 @@ ensure_docker() {
             how="waited for running dockerd"
         else
             log "starting dockerd in the background (log: $DOCKERD_LOG)"
-            setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+            (cd / && exec setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null) &
             disown || true
         fi
         local i
@@ -197,17 +204,23 @@ ensure_docker() {
             docker_ok && break
             sleep 1
         done
-        docker_ok || die "dockerd did not answer 'docker info' within 60s; see $DOCKERD_LOG"
+        if ! docker_ok; then
+            tail -n 15 "$DOCKERD_LOG" 2>/dev/null | sed 's/^/    /' >&2 || true
+            die "dockerd did not answer 'docker info' within 60s; see $DOCKERD_LOG"
+        fi
     fi
     # The preinstalled 28.x client negotiates the API version down to the
     # engine's (Debian's 20.10 speaks 1.41). Only pin it if negotiation fails.
-    local sv
-    if ! sv=$(docker version --format '{{.Server.APIVersion}}' 2>/dev/null) || [[ -z $sv ]]; then
-        sv=$(curl -fsS --unix-socket /var/run/docker.sock http://localhost/version 2>/dev/null |
-            sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p') || true
-        [[ -n $sv ]] || die "docker client cannot talk to the engine (docker version failed)"
+    # (Checked: client 28.2 + engine 20.10 negotiate 1.41 by themselves.)
+    local sv out
+    if ! out=$(docker version --format '{{.Server.APIVersion}}' 2>&1) || [[ -z $out ]]; then
+        sv=$(grep -o 'Maximum supported API version is [0-9.]*' <<<"$out" | awk '{ print $NF }' || true)
+        [[ -n $sv ]] || die "docker client cannot talk to the engine: $out"
         export DOCKER_API_VERSION=$sv
+        docker version >/dev/null 2>&1 || die "docker client fails even with DOCKER_API_VERSION=$sv"
         warn "pinned DOCKER_API_VERSION=$sv for this script; export it in your shell too"
+    else
+        sv=$out
     fi
     local ev
     ev=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
@@ -374,10 +387,12 @@ ensure_debian_python_image() {
     else
         log "reusing cached rootfs $rootfs"
     fi
+    t=$(date +%s%N)
     log "docker import $rootfs -> $DEBIAN_PY_IMAGE"
     tar -C "$rootfs" -c . | docker import \
         -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         -c 'CMD ["bash"]' - "$DEBIAN_PY_IMAGE" >>"$LOG" 2>&1 || die "docker import failed (see $LOG)"
+    log "imported $DEBIAN_PY_IMAGE [$(since "$t")s]"
 }
 
 build_jina_image() {
@@ -403,9 +418,12 @@ ENV PIP_CERT=/etc/ssl/certs/hubpush-host-ca.crt \\
 RUN pip install --default-timeout=180 "jina==$JINA_VERSION" && jina -v
 WORKDIR /workdir
 EOF
+    local t
+    t=$(date +%s%N)
     log "building $JINA_IMAGE stand-in: pip install jina==$JINA_VERSION (about a minute)"
     run docker build --no-cache -t "$JINA_IMAGE" -t "$JINA_LOCAL_TAG" "$ctx" ||
         die "docker build of the jina stand-in failed (see $LOG)"
+    log "built $JINA_IMAGE + $JINA_LOCAL_TAG [$(since "$t")s]"
 }
 
 verify_jina_image() {
@@ -443,7 +461,7 @@ EOF
     cid=$(docker run -d "$img" --port 8080) || die "docker run of the executor image failed"
     CLEANUP_CONTAINERS+=("$cid")
     for ((i = 0; i < 40; i++)); do
-        if run docker exec "$cid" jina ping executor localhost:8080 --timeout 2000 --attempts 1; then
+        if run_quiet docker exec "$cid" jina ping executor localhost:8080 --timeout 2000 --attempts 1; then
             ready=1
             break
         fi
@@ -454,7 +472,8 @@ EOF
         docker logs "$cid" >>"$LOG" 2>&1 || true
         die "the test executor did not become ready (jina ping executor localhost:8080); logs in $LOG"
     fi
-    log "executor built FROM $JINA_IMAGE serves: 'jina ping executor localhost:8080' ok after $(since "$t")s"
+    JINA_READY="$(since "$t")s"
+    log "executor built FROM $JINA_IMAGE serves: 'jina ping executor localhost:8080' ok $JINA_READY after docker run"
     docker rm -f -v "$cid" >/dev/null
     docker rmi "$img" >/dev/null 2>&1 || true
 }
@@ -474,7 +493,7 @@ ensure_jina() {
     else
         build_jina_image
         verify_jina_image
-        how="built+verified (jina==$JINA_VERSION)"
+        how="built+verified (jina==$JINA_VERSION, executor ready in $JINA_READY)"
     fi
     image_exists "$JINA_LOCAL_TAG" || docker tag "$JINA_IMAGE" "$JINA_LOCAL_TAG"
     log "$JINA_IMAGE: $how [$(since "$t")s]"

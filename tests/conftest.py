@@ -1,0 +1,199 @@
+"""Shared fixtures: a real Docker engine, a real registry:2 (testcontainers), the real CLI.
+
+Integration and e2e tests never mock the engine or the registry; they check outcomes
+with real clients (the registry HTTP API, ``docker pull``, ``docker run``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+# Ryuk (the reaper image) cannot be pulled on air-gapped machines, and the engine only
+# pushes over plain HTTP to loopback addresses: see shared/ENVIRONMENT.md.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+# this sandbox looks like a container to testcontainers; the engine is local all the same
+os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO_ROOT / "examples"
+#: tiny base image built by scripts/bootstrap.sh (busybox on scratch): fast builds and pushes
+TEST_BASE_IMAGE = os.environ.get("HUBPUSH_TEST_BASE_IMAGE", "hubpush/busybox:latest")
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env(version="auto")
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"integration tests need a Docker engine (run scripts/test.sh, which starts one): {exc}")
+    return client
+
+
+@dataclass
+class Registry:
+    """A running registry:2 container and plain-HTTP access to its API."""
+
+    address: str
+    container: object
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def tags(self, repository: str) -> list[str] | None:
+        response = requests.get(f"{self.url}/v2/{repository}/tags/list", timeout=10)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return sorted(response.json().get("tags") or [])
+
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict] | None:
+        response = requests.get(
+            f"{self.url}/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT}, timeout=10
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.headers["Docker-Content-Digest"], response.json()
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        response = requests.get(f"{self.url}/v2/{repository}/blobs/{digest}", timeout=30)
+        response.raise_for_status()
+        return response.content
+
+    def image_config(self, repository: str, reference: str) -> dict:
+        _, manifest = self.manifest(repository, reference)
+        return json.loads(self.blob(repository, manifest["config"]["digest"]))
+
+    def metadata(self, repository: str) -> dict | None:
+        found = self.manifest(f"hubpush-meta/{repository}", "current")
+        if found is None:
+            return None
+        return json.loads(self.blob(f"hubpush-meta/{repository}", found[1]["config"]["digest"]))
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Every repository, tag and manifest digest: compare two to prove nothing changed."""
+        catalog = requests.get(f"{self.url}/v2/_catalog?n=10000", timeout=10).json().get("repositories") or []
+        state: dict[str, dict[str, str]] = {}
+        for repository in catalog:
+            state[repository] = {tag: self.manifest(repository, tag)[0] for tag in self.tags(repository) or []}
+        return state
+
+    def logs(self) -> str:
+        return self.container.get_wrapped_container().logs().decode("utf-8", "replace")
+
+
+def start_registry(**env: str):
+    from testcontainers.community.registry import DockerRegistryContainer
+
+    container = DockerRegistryContainer(image="registry:2")
+    for key, value in env.items():
+        container.with_env(key, value)
+    container.start()
+    return container
+
+
+@pytest.fixture(scope="session")
+def registry(docker_client):
+    """One registry for the session; tests use unique executor names so they never collide."""
+    container = start_registry()
+    try:
+        yield Registry(container.get_registry(), container)
+    finally:
+        container.stop()
+
+
+@pytest.fixture
+def fresh_registry(docker_client):
+    """A registry of this test's own, for tests that read its request log."""
+    container = start_registry()
+    try:
+        yield Registry(container.get_registry(), container)
+    finally:
+        container.stop()
+
+
+def unique_name(prefix: str = "Exec") -> str:
+    """CamelCase like real executors, so the NAME -> repository mapping is exercised."""
+    return f"{prefix}{uuid.uuid4().hex[:8].capitalize()}"
+
+
+@pytest.fixture
+def make_executor(tmp_path):
+    """Create an executor folder: ``make_executor(files={...}, name=...)`` -> (path, NAME)."""
+
+    counter = iter(range(1000))
+
+    def make(files: dict[str, str] | None = None, name: str | None = None, config: str | None = None) -> tuple[Path, str]:
+        name = name or unique_name()
+        folder = tmp_path / f"executor-{next(counter)}"
+        folder.mkdir()
+        default_config = f"jtype: {name}\npy_modules:\n  - executor.py\nmetas:\n  name: {name}\n  description: test executor\n  version: 0.0.1\n"
+        contents = {"config.yml": config if config is not None else default_config, "executor.py": "# code\n"}
+        contents.update(files or {})
+        for rel, text in contents.items():
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return folder, name
+
+    return make
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def hubpush_env(tmp_path, registry):
+    """Environment for CLI runs: this test's own secret cache, the session registry, tiny base image."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
+    env.update(
+        HUBPUSH_CONFIG_DIR=str(tmp_path / "hubpush-config"),
+        HUBPUSH_REGISTRY=registry.address,
+        HUBPUSH_BASE_IMAGE=TEST_BASE_IMAGE,
+        COLUMNS="200",
+    )
+    return env
+
+
+@pytest.fixture
+def hubpush(hubpush_env):
+    """Run the real CLI in a subprocess, as a user does: ``hubpush("push", path, env={...})``."""
+
+    def run(*args: object, env: dict[str, str] | None = None, timeout: float = 600) -> CliResult:
+        completed = subprocess.run(
+            [sys.executable, "-m", "hubpush", *map(str, args)],
+            env={**hubpush_env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+    return run

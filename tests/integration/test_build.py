@@ -1,0 +1,190 @@
+"""Dockerfile choice, build context, labels, build and infrastructure failures."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tarfile
+
+import pytest
+
+from hubpush.rules import repository_for
+
+from .faulty_registry import FaultyRegistryProxy
+
+
+def push_ok(hubpush, *args, env=None):
+    result = hubpush("push", "--json", *args, env=env)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return result.json
+
+
+def run_image(reference: str, *command: str) -> str:
+    return subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", command[0], reference, *command[1:]],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+
+
+# --- 6. Dockerfile -----------------------------------------------------------------------------
+def test_template_is_rendered_when_the_folder_has_no_dockerfile(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    out = push_ok(hubpush, folder)
+    config = registry.image_config(repository_for(name), "latest")["config"]
+    assert config["Entrypoint"] == ["jina", "executor", "--uses", "config.yml"]
+    assert config["WorkingDir"] == "/workdir"
+    listing = run_image(out["image_references"][0], "ls", "/workdir")
+    assert "config.yml" in listing and "executor.py" in listing
+
+
+def test_base_image_flag_and_env(hubpush, make_executor, docker_client, registry):
+    docker_client.images.get("hubpush/busybox:latest").tag("hubpush/busybox", "other-base")
+    folder, name = make_executor()
+    push_ok(hubpush, folder, "--base-image", "hubpush/busybox:other-base")
+    base_layers = docker_client.images.get("hubpush/busybox:other-base").attrs["RootFS"]["Layers"]
+    built = docker_client.images.get(f"{registry.address}/{repository_for(name)}:latest").attrs["RootFS"]["Layers"]
+    assert built[: len(base_layers)] == base_layers
+    folder2, _ = make_executor()
+    result = hubpush("push", folder2, "--base-image", "no-such/base-image:nope")
+    assert result.exit_code == 33 and "FROM no-such/base-image:nope" in result.stderr
+
+
+def test_folder_dockerfile_is_used(hubpush, make_executor):
+    folder, _ = make_executor(files={"Dockerfile": "FROM hubpush/busybox:latest\nRUN echo own-dockerfile > /marker\n"})
+    out = push_ok(hubpush, folder)
+    assert run_image(out["image_references"][0], "cat", "/marker").strip() == "own-dockerfile"
+
+
+def test_dash_f_names_a_dockerfile_inside_the_folder(hubpush, make_executor):
+    folder, _ = make_executor(files={
+        "Dockerfile": "FROM hubpush/busybox:latest\nRUN echo default > /marker\n",
+        "docker/Dockerfile.alt": "FROM hubpush/busybox:latest\nRUN echo alternative > /marker\n",
+    })  # fmt: skip
+    out = push_ok(hubpush, folder, "-f", "docker/Dockerfile.alt")
+    assert run_image(out["image_references"][0], "cat", "/marker").strip() == "alternative"
+
+
+@pytest.mark.parametrize("dockerfile, fragment", [("missing.Dockerfile", "does not exist"), ("../Dockerfile", "outside")])
+def test_dash_f_errors(hubpush, make_executor, registry, dockerfile, fragment, tmp_path):
+    folder, _ = make_executor()
+    (folder.parent / "Dockerfile").write_text("FROM scratch\n")
+    before = registry.snapshot()
+    result = hubpush("push", folder, "-f", dockerfile)
+    assert result.exit_code == 14 and fragment in result.stderr
+    assert registry.snapshot() == before
+
+
+def test_requirement_variables_need_build_env(hubpush, make_executor, registry):
+    folder, _ = make_executor(files={"requirements.txt": "private-pkg @ git+https://${GIT_TOKEN}@git.example/p.git\n"})
+    before = registry.snapshot()
+    result = hubpush("push", folder)
+    assert result.exit_code == 17 and "--build-env GIT_TOKEN=..." in result.stderr
+    bad = hubpush("push", folder, "--build-env", "GIT-TOKEN")
+    assert bad.exit_code == 16 and "KEY=VALUE" in bad.stderr
+    assert registry.snapshot() == before
+
+
+def test_build_env_reaches_a_folder_dockerfile_as_build_arg(hubpush, make_executor):
+    folder, _ = make_executor(files={"Dockerfile": "FROM hubpush/busybox:latest\nARG FLAVOUR\nRUN echo $FLAVOUR > /flavour\n"})
+    out = push_ok(hubpush, folder, "--build-env", "FLAVOUR=spicy")
+    assert run_image(out["image_references"][0], "cat", "/flavour").strip() == "spicy"
+
+
+# --- 7. build context, labels, secrets -----------------------------------------------------------
+CONTEXT_DOCKERFILE = "FROM hubpush/busybox:latest\nCOPY . /ctx/\n"
+
+
+def test_context_honours_dockerignore_and_never_carries_git(hubpush, make_executor):
+    folder, _ = make_executor(files={
+        "Dockerfile": CONTEXT_DOCKERFILE, ".dockerignore": "*.log\ndata/\n", ".gitignore": "keep.txt\n",
+        "a.log": "x", "data/big.bin": "x", "keep.txt": "x", ".git/config": "[core]\n", ".git/objects/x": "x",
+    })  # fmt: skip
+    out = push_ok(hubpush, folder)
+    files = set(run_image(out["image_references"][0], "find", "/ctx", "-type", "f").split())
+    assert "/ctx/keep.txt" in files  # .dockerignore wins, .gitignore not consulted
+    assert not {"/ctx/a.log", "/ctx/data/big.bin"} & files
+    assert not any(f.startswith("/ctx/.git/") for f in files)
+
+
+def test_context_falls_back_to_gitignore(hubpush, make_executor):
+    folder, _ = make_executor(files={
+        "Dockerfile": CONTEXT_DOCKERFILE, ".gitignore": "*.ckpt\n__pycache__/\n", "model.ckpt": "x",
+        "__pycache__/m.pyc": "x", ".git/HEAD": "ref", "kept.py": "x",
+    })  # fmt: skip
+    out = push_ok(hubpush, folder)
+    files = set(run_image(out["image_references"][0], "find", "/ctx", "-type", "f").split())
+    assert "/ctx/kept.py" in files
+    assert not {"/ctx/model.ckpt", "/ctx/__pycache__/m.pyc", "/ctx/.git/HEAD"} & files
+
+
+def test_oci_labels_from_config_and_manifest(hubpush, make_executor, registry):
+    folder, name = make_executor(
+        config="jtype: Labelled\nmetas:\n  version: 2.1.0\n",
+        files={"manifest.yml": "name: LabelledExec\ndescription: From the manifest\nurl: https://example.com/src\n"},
+    )
+    push_ok(hubpush, folder)
+    labels = registry.image_config("labelled-exec", "latest")["config"]["Labels"]
+    assert labels["org.opencontainers.image.title"] == "LabelledExec"
+    assert labels["org.opencontainers.image.description"] == "From the manifest"
+    assert labels["org.opencontainers.image.source"] == "https://example.com/src"
+    assert labels["org.opencontainers.image.version"] == "2.1.0"
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+    assert labels["io.hubpush.name"] == "LabelledExec" and labels["io.hubpush.executor-class"] == "Labelled"
+
+
+def test_secret_never_reaches_the_image_logs_or_registry_metadata(hubpush, make_executor, registry, docker_client):
+    folder, name = make_executor()
+    secret = push_ok(hubpush, folder)["secret"]
+    (folder / "executor.py").write_text("# v2\n")
+    update = hubpush("push", "--verbose", folder, "--force-update", name, "--secret", secret)
+    assert update.exit_code == 0, update.stderr
+    assert secret not in update.stdout + update.stderr
+    repository = repository_for(name)
+    image = docker_client.images.get(f"{registry.address}/{repository}:latest")
+    saved = b"".join(image.save())
+    assert secret.encode() not in saved
+    for member in tarfile.open(fileobj=io.BytesIO(saved)):  # layers are tars inside the tar
+        if member.isfile():
+            assert secret.encode() not in tarfile.open(fileobj=io.BytesIO(saved)).extractfile(member).read()
+    assert secret not in str(registry.metadata(repository))
+
+
+# --- 7. failures ---------------------------------------------------------------------------------
+def test_build_failure_names_the_step_and_shows_the_log_tail(hubpush, make_executor, registry):
+    folder, _ = make_executor(files={
+        "Dockerfile": "FROM hubpush/busybox:latest\nRUN echo fine\nRUN echo boom-marker-line && exit 3\nRUN echo never\n"
+    })  # fmt: skip
+    before = registry.snapshot()
+    result = hubpush("push", folder)
+    assert result.exit_code == 33, result.stderr
+    assert re.search(r"failed at 'Step 3/\d+ : RUN echo boom-marker-line && exit 3'", result.stderr)
+    assert "boom-marker-line" in result.stderr.split("Error:")[0]  # the end of the step's log
+    assert "Traceback" not in result.stderr
+    assert registry.snapshot() == before
+
+
+def test_docker_engine_unreachable(hubpush, make_executor, registry, tmp_path):
+    folder, _ = make_executor()
+    before = registry.snapshot()
+    result = hubpush("push", folder, env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert result.exit_code == 32 and "Docker engine does not answer" in result.stderr
+    assert registry.snapshot() == before
+
+
+def test_registry_unreachable_names_the_address(hubpush, make_executor):
+    folder, _ = make_executor()
+    result = hubpush("push", folder, "--registry", "localhost:1")
+    assert result.exit_code == 30 and "localhost:1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_errors_inside_dockers_push_stream_are_push_failures(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    with FaultyRegistryProxy(registry.address, refuse_blob_uploads_to=repository) as proxy:
+        result = hubpush("push", folder, env={"HUBPUSH_REGISTRY": proxy.address})
+    assert result.exit_code == 34, result.stderr
+    assert "Pushing" in result.stderr and "failed" in result.stderr
+    assert f"--force-update {name}" in result.stderr  # first publish: the NAME stays reserved for this machine
+    assert registry.tags(repository) is None  # no image tag was created
+    assert registry.metadata(repository)["tags"] == {}

@@ -1,0 +1,217 @@
+"""`hubpush push` semantics against a real engine and a real registry:2.
+
+Outcomes are checked with the registry's HTTP API and the Docker engine, never
+with hubpush's own readers.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hubpush.rules import repository_for
+from tests.conftest import unique_name
+from hubpush.secret import verify_secret
+
+FAILING_DOCKERFILE = "FROM hubpush/busybox:latest\nRUN echo this-build-must-not-start && false\n"
+
+
+def push_ok(hubpush, *args, env=None):
+    result = hubpush("push", "--json", *args, env=env)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return result.json
+
+
+# --- 1. first publish ------------------------------------------------------------------
+def test_first_publish_returns_name_secret_and_lands_in_the_registry(hubpush, make_executor, registry, tmp_path):
+    folder, name = make_executor()
+    out = push_ok(hubpush, folder)
+    repository = repository_for(name)
+    assert out["name"] == name
+    assert out["repository"] == f"{registry.address}/{repository}"
+    assert out["first_publish"] is True and out["visibility"] == "public"
+    assert out["tags"] == ["latest"] and out["image_references"] == [f"{registry.address}/{repository}:latest"]
+    assert len(out["secret"]) >= 22  # >= 128 bits, url-safe base64
+    # the registry itself holds the tag, at the digest reported
+    assert registry.tags(repository) == ["latest"]
+    assert registry.manifest(repository, "latest")[0] == out["digest"]
+    # metadata: name, a salted hash of the secret (never the secret itself)
+    meta = registry.metadata(repository)
+    assert meta["name"] == name and meta["visibility"] == "public"
+    assert out["secret"] not in str(meta)
+    assert verify_secret(out["secret"], meta["secret_hash"])
+    assert meta["tags"]["latest"]["digest"] == out["digest"]
+    assert meta["tags"]["latest"]["pushed_at"].endswith("Z")
+
+
+def test_human_output_shows_name_secret_visibility_references_and_usage(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    result = hubpush("push", folder)
+    assert result.exit_code == 0, result.stderr
+    repository = repository_for(name)
+    for expected in [name, "SECRET", "Keep it safe", "public", f"{registry.address}/{repository}:latest",
+                     f"docker pull {registry.address}/{repository}:latest", f"uses: docker://{registry.address}/{repository}:latest"]:  # fmt: skip
+        assert expected in result.stdout, expected
+    assert f"(repository {registry.address}/{repository})" in result.stdout  # NAME and repository side by side
+
+
+def test_name_comes_from_legacy_manifest_when_config_has_none(hubpush, make_executor, registry):
+    folder, _ = make_executor(config="jtype: LegacyExec\n", files={"manifest.yml": "name: LegacyHubExec\n"})
+    out = push_ok(hubpush, folder, "-t", "legacy")
+    assert out["name"] == "LegacyHubExec"
+    assert registry.tags("legacy-hub-exec") is not None
+
+
+def test_mixed_case_name_maps_to_a_valid_repository(hubpush, make_executor, registry):
+    folder, name = make_executor(name=unique_name("TagsHasher"))
+    out = push_ok(hubpush, folder)
+    assert out["repository"].split("/", 1)[1] == repository_for(name)
+    assert re.fullmatch(r"[a-z0-9-]+", repository_for(name)) and repository_for(name).startswith("tags-hasher")
+
+
+# --- 2. visibility ------------------------------------------------------------------------
+def test_visibility_private_kept_on_update_changed_only_by_a_flag(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    first = push_ok(hubpush, folder, "--private")
+    assert first["visibility"] == "private" and registry.metadata(repository)["visibility"] == "private"
+    secret = first["secret"]
+    assert push_ok(hubpush, folder, "--force-update", name, "--secret", secret)["visibility"] == "private"
+    assert registry.metadata(repository)["visibility"] == "private"
+    assert push_ok(hubpush, folder, "--force-update", name, "--secret", secret, "--public")["visibility"] == "public"
+    assert registry.metadata(repository)["visibility"] == "public"
+
+
+# --- 3. update ------------------------------------------------------------------------------
+def test_force_update_with_secret_overrides_the_image(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    first = push_ok(hubpush, folder)
+    (folder / "executor.py").write_text("# changed code\n")
+    second = push_ok(hubpush, folder, "--force-update", name, "--secret", first["secret"])
+    assert "secret" not in second and second["first_publish"] is False
+    assert second["digest"] != first["digest"]
+    assert registry.manifest(repository_for(name), "latest")[0] == second["digest"]
+    history = registry.metadata(repository_for(name))["history"]
+    assert [h["digest"] for h in history] == [first["digest"], second["digest"]]
+
+
+def test_wrong_secret_is_refused_before_any_build_and_nothing_changes(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    push_ok(hubpush, folder)
+    (folder / "Dockerfile").write_text(FAILING_DOCKERFILE)  # a build would fail with exit 33
+    before = registry.snapshot()
+    result = hubpush("push", folder, "--force-update", name, "--secret", "not-the-secret")
+    assert result.exit_code == 23, result.stderr
+    assert "secret given for executor" in result.stderr and "not-the-secret" not in result.stderr
+    assert "this-build-must-not-start" not in result.stdout + result.stderr
+    assert registry.snapshot() == before
+
+
+def test_cached_secret_makes_force_update_name_alone_work_from_another_folder(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    first = push_ok(hubpush, folder)
+    other_copy, _ = make_executor(name=name)  # a different folder with the same executor
+    out = push_ok(hubpush, other_copy, "--force-update", name, "-t", "from-cache")
+    assert out["tags"] == ["from-cache"]
+    assert registry.tags(repository_for(name)) == ["from-cache", "latest"]
+    assert first["secret"] not in str(out)
+
+
+def test_force_update_without_secret_on_another_machine_is_refused(hubpush, make_executor, registry, tmp_path):
+    folder, name = make_executor()
+    push_ok(hubpush, folder)
+    before = registry.snapshot()
+    result = hubpush("push", folder, "--force-update", name, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "elsewhere")})
+    assert result.exit_code == 22 and "--secret" in result.stderr
+    assert registry.snapshot() == before
+
+
+def test_force_update_of_unknown_name(hubpush, make_executor, registry):
+    folder, _ = make_executor()
+    before = registry.snapshot()
+    result = hubpush("push", folder, "--force-update", "NoSuchExecutor", "--secret", "x")
+    assert result.exit_code == 20 and "No executor named 'NoSuchExecutor'" in result.stderr
+    assert registry.snapshot() == before
+
+
+def test_first_publish_of_a_taken_name_is_refused_with_the_update_command(hubpush, make_executor, registry, tmp_path):
+    folder, name = make_executor()
+    push_ok(hubpush, folder)
+    before = registry.snapshot()
+    result = hubpush("push", folder, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "someone-else")})
+    assert result.exit_code == 21
+    assert f"--force-update {name} --secret SECRET" in result.stderr
+    assert registry.snapshot() == before
+
+
+# --- 4. tags ----------------------------------------------------------------------------------
+def test_explicit_tags_are_exactly_the_ones_named_and_share_one_digest(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    out = push_ok(hubpush, folder, "-t", "v1", "-t", "stable", "-t", "2024.1")
+    repository = repository_for(name)
+    assert registry.tags(repository) == ["2024.1", "stable", "v1"]  # no latest
+    digests = {registry.manifest(repository, t)[0] for t in ["v1", "stable", "2024.1"]}
+    assert digests == {out["digest"]}
+
+
+def test_layers_are_uploaded_once_however_many_tags(hubpush, make_executor, fresh_registry, hubpush_env):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    result = hubpush("push", "--json", folder, *[a for t in ["a", "b", "c", "d"] for a in ("-t", t)],
+                     env={"HUBPUSH_REGISTRY": fresh_registry.address})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    _, manifest = fresh_registry.manifest(repository, "a")
+    blobs = 1 + len(manifest["layers"])  # config + layers
+    uploads = re.findall(rf'"POST /v2/{re.escape(repository)}/blobs/uploads/', fresh_registry.logs())
+    assert len(uploads) == blobs, f"{len(uploads)} uploads for {blobs} blobs"
+    assert fresh_registry.tags(repository) == ["a", "b", "c", "d"]
+
+
+def test_a_new_tag_can_be_added_to_an_existing_executor(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    first = push_ok(hubpush, folder, "-t", "v1")
+    out = push_ok(hubpush, folder, "--force-update", name, "--secret", first["secret"], "-t", "v2")
+    repository = repository_for(name)
+    assert registry.tags(repository) == ["v1", "v2"]
+    assert set(registry.metadata(repository)["tags"]) == {"v1", "v2"}
+    assert out["tags"] == ["v2"]
+
+
+def test_invalid_tag_is_refused_before_anything(hubpush, make_executor, registry):
+    folder, _ = make_executor()
+    before = registry.snapshot()
+    result = hubpush("push", folder, "-t", "ok", "-t", "not/valid")
+    assert result.exit_code == 15 and "'not/valid'" in result.stderr
+    assert registry.snapshot() == before
+
+
+# --- 5. protected tags -------------------------------------------------------------------------
+def test_protected_tag_is_pushed_recorded_and_never_pushed_again(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    first = push_ok(hubpush, folder, "--protected-tag", "1.0.0", "-t", "latest")
+    assert registry.tags(repository) == ["1.0.0", "latest"]
+    assert registry.metadata(repository)["protected_tags"] == ["1.0.0"]
+    assert first["protected_tags"] == ["1.0.0"]
+    secret = first["secret"]
+
+    (folder / "Dockerfile").write_text(FAILING_DOCKERFILE)  # proves the refusal comes before the build
+    before = registry.snapshot()
+    for args in (["-t", "latest", "-t", "1.0.0", "-t", "brand-new"], ["--protected-tag", "1.0.0"]):
+        result = hubpush("push", folder, "--force-update", name, "--secret", secret, *args)
+        assert result.exit_code == 24, result.stderr
+        assert "'1.0.0'" in result.stderr and "protected" in result.stderr
+        assert "this-build-must-not-start" not in result.stdout + result.stderr
+        assert registry.snapshot() == before  # neither latest nor brand-new moved
+
+
+def test_other_tags_can_still_be_pushed_next_to_a_protected_one(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    first = push_ok(hubpush, folder, "--protected-tag", "v1")
+    (folder / "executor.py").write_text("# v2\n")
+    out = push_ok(hubpush, folder, "--force-update", name, "--secret", first["secret"], "-t", "v2", "--protected-tag", "v2-lts")
+    repository = repository_for(name)
+    assert registry.manifest(repository, "v1")[0] == first["digest"]
+    assert registry.manifest(repository, "v2")[0] == out["digest"] != first["digest"]
+    assert registry.metadata(repository)["protected_tags"] == ["v1", "v2-lts"]
