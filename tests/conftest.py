@@ -100,6 +100,14 @@ class Registry:
         return self.container.get_wrapped_container().logs().decode("utf-8", "replace")
 
 
+def remove_local_images(docker_client, address: str) -> None:
+    """Images the tests built and pulled for one registry would otherwise pile up in the engine."""
+    for image in docker_client.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{address}/"):
+                docker_client.images.remove(tag, force=True)
+
+
 def start_registry(**env: str):
     from testcontainers.community.registry import DockerRegistryContainer
 
@@ -114,20 +122,24 @@ def start_registry(**env: str):
 def registry(docker_client):
     """One registry for the session; tests use unique executor names so they never collide."""
     container = start_registry()
+    address = container.get_registry()
     try:
-        yield Registry(container.get_registry(), container)
+        yield Registry(address, container)
     finally:
         container.stop()
+        remove_local_images(docker_client, address)
 
 
 @pytest.fixture
 def fresh_registry(docker_client):
     """A registry of this test's own, for tests that read its request log."""
     container = start_registry()
+    address = container.get_registry()
     try:
-        yield Registry(container.get_registry(), container)
+        yield Registry(address, container)
     finally:
         container.stop()
+        remove_local_images(docker_client, address)
 
 
 def unique_name(prefix: str = "Exec") -> str:
