@@ -116,6 +116,13 @@ class RegistryError(HubpushError):
     kind = "registry-error"
 
 
+class RegistryAuthError(RegistryError):
+    """The registry wants credentials we do not have (or refused the ones we have)."""
+
+    exit_code = 36
+    kind = "registry-auth"
+
+
 class DockerUnreachableError(HubpushError):
     exit_code = 32
     kind = "docker-unreachable"

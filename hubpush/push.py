@@ -78,6 +78,7 @@ class PushResult:
             "digest": self.digest,
             "image_references": self.image_references,
             "first_publish": self.first_publish,
+            "warnings": self.warnings,
         }
         if self.secret is not None:
             data["secret"] = self.secret
@@ -199,6 +200,12 @@ def push_executor(
     # 6. final metadata
     metadata.record_push(decision.tags, digest, utc_now())
     store.write(metadata)
+    if metadata.visibility is Visibility.PRIVATE:
+        # honest about the limit: a plain registry serves every image to whoever can reach it
+        warnings.append(
+            f"'private' is recorded in the metadata, but a plain registry does not enforce it: anyone who can reach "
+            f"{registry.host} can pull this image unless a hubpush gateway or the registry's own access control guards it."
+        )
     return PushResult(
         name=name,
         repository=repository,

@@ -12,9 +12,12 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlparse
 
+import docker.auth
+import docker.errors
 import requests
+from requests.utils import parse_dict_header
 
-from .errors import RegistryError, RegistryUnreachableError
+from .errors import RegistryAuthError, RegistryError, RegistryUnreachableError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -34,6 +37,17 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def docker_credentials(host: str) -> tuple[str, str] | None:
+    """The credentials ``docker login HOST`` stored (config.json or a credential helper)."""
+    try:
+        config = docker.auth.load_config()
+        found = docker.auth.resolve_authconfig(config, host) or {}
+    except (docker.errors.DockerException, OSError, ValueError):
+        return None
+    username, password = found.get("username") or found.get("Username"), found.get("password") or found.get("Password")
+    return (username, password) if username and password else None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -50,7 +64,7 @@ class RegistryClient:
     otherwise, unless the address names its scheme.
     """
 
-    def __init__(self, address: str, *, timeout: float = 30.0, auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None) -> None:
         if "://" not in address:
             host = urlparse(f"//{address}").hostname or ""
             address = f"{'http' if _is_loopback(host) else 'https'}://{address}"
@@ -61,12 +75,12 @@ class RegistryClient:
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "hubpush"
-        if auth:
-            self._session.auth = auth
+        #: explicit credentials, else what `docker login` stored for this host (looked up lazily)
+        self._credentials = credentials
+        self._credentials_looked_up = credentials is not None
 
     # --- plumbing ---------------------------------------------------------------
-    def _request(self, method: str, path_or_url: str, **kwargs: object) -> requests.Response:
-        url = urljoin(self.base_url, path_or_url)
+    def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
         try:
             return self._session.request(method, url, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
         except requests.exceptions.RequestException as exc:
@@ -75,7 +89,55 @@ class RegistryClient:
                 "start it, or pass --registry HOST:PORT (or set HUBPUSH_REGISTRY)."
             ) from None
 
+    def _request(self, method: str, path_or_url: str, **kwargs: object) -> requests.Response:
+        """One API call; on a 401 challenge, authenticate the standard way and retry once."""
+        url = urljoin(self.base_url, path_or_url)
+        response = self._send(method, url, **kwargs)
+        if response.status_code == 401 and self._authenticate(response.headers.get("WWW-Authenticate", "")):
+            response = self._send(method, url, **kwargs)
+        return response
+
+    def credentials(self) -> tuple[str, str] | None:
+        if not self._credentials_looked_up:
+            self._credentials = docker_credentials(self.host)
+            self._credentials_looked_up = True
+        return self._credentials
+
+    def _authenticate(self, challenge: str) -> bool:
+        """Answer a ``WWW-Authenticate`` challenge: Basic, or a Bearer token from the realm.
+
+        Returns False when there is nothing better to send, so the 401 stands.
+        """
+        scheme, _, params = challenge.partition(" ")
+        credentials = self.credentials()
+        if scheme.lower() == "basic":
+            if not credentials or self._session.auth == credentials:
+                return False
+            self._session.auth = credentials
+            return True
+        if scheme.lower() != "bearer":
+            return False
+        fields = parse_dict_header(params)
+        realm = fields.pop("realm", None)
+        if not realm:
+            return False
+        query = {key: value for key, value in fields.items() if key in ("service", "scope") and value}
+        token_response = self._send("GET", realm, params=query, auth=credentials)
+        if token_response.status_code != 200:
+            return False
+        body = token_response.json()
+        token = body.get("token") or body.get("access_token")
+        if not token or self._session.headers.get("Authorization") == f"Bearer {token}":
+            return False
+        self._session.headers["Authorization"] = f"Bearer {token}"
+        return True
+
     def _fail(self, response: requests.Response, what: str) -> RegistryError:
+        if response.status_code in (401, 403):
+            how = "the credentials of 'docker login' were refused" if self.credentials() else f"run 'docker login {self.host}' first"
+            return RegistryAuthError(
+                f"The registry at {self.host} refused to {what} without valid credentials (HTTP {response.status_code}); {how}."
+            )
         body = response.text[:300].strip().replace("\n", " ")
         return RegistryError(f"The registry at {self.host} refused to {what} (HTTP {response.status_code}: {body}).")
 

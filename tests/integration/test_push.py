@@ -76,6 +76,7 @@ def test_visibility_private_kept_on_update_changed_only_by_a_flag(hubpush, make_
     repository = repository_for(name)
     first = push_ok(hubpush, folder, "--private")
     assert first["visibility"] == "private" and registry.metadata(repository)["visibility"] == "private"
+    assert "does not enforce it" in first["warnings"][0]  # honest about a bare registry
     secret = first["secret"]
     assert push_ok(hubpush, folder, "--force-update", name, "--secret", secret)["visibility"] == "private"
     assert registry.metadata(repository)["visibility"] == "private"
