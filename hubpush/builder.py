@@ -11,7 +11,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import docker
 import docker.errors
@@ -32,7 +32,8 @@ def _ignore(_: str) -> None:
 
 @dataclass(frozen=True)
 class BuildRequest:
-    context: IO[bytes]
+    #: the tar archive, as chunks (streamed with chunked transfer encoding)
+    context: Iterable[bytes]
     dockerfile: str
     tag: str
     labels: dict[str, str]

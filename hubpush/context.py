@@ -1,4 +1,4 @@
-"""The build context: the executor folder as a tar stream on disk, never in memory.
+"""The build context: the executor folder as a tar stream, never held whole.
 
 Honours ``.dockerignore`` (Docker's own matcher from docker-py), else ``.gitignore``
 (git's matcher from pathspec). ``.git`` and hubpush's local state are never sent.
@@ -7,15 +7,19 @@ When the folder has no Dockerfile, the rendered template is added to the archive
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import IO
 
 import pathspec
-from docker.utils.build import create_archive, exclude_paths
+from docker.utils.build import exclude_paths
 
+from .errors import BuildContextError
 from .executor import REQUIREMENTS_FILE, ExecutorFolder
 
 #: Never part of a build context, whatever the ignore files say.
@@ -73,19 +77,59 @@ def context_files(root: Path, dockerfile: str | None) -> list[str]:
     return sorted(f for f in files if not f.split("/")[0] in ALWAYS_EXCLUDED)
 
 
-def build_context(folder: ExecutorFolder, rendered_dockerfile: str | None) -> IO[bytes]:
-    """The context as an uncompressed tar in a temporary file, rewound and ready to stream.
+class BuildContext:
+    """The context as a tar *stream*: written by a thread into a pipe, read in chunks by the upload.
 
-    Uncompressed on purpose: the engine is usually local, and gzip would cost more
-    CPU time than it saves in transfer.
+    Nothing is buffered whole, in memory or on disk: like the docker CLI, the archive is
+    produced while the engine receives it, so a 2 GiB model folder costs no temporary
+    copy and the engine starts receiving at once.
     """
-    extra = [(RENDERED_DOCKERFILE, rendered_dockerfile)] if rendered_dockerfile is not None else None
-    archive = tempfile.NamedTemporaryFile(prefix="hubpush-context-", suffix=".tar")  # noqa: SIM115 (caller closes)
-    create_archive(
-        root=str(folder.path),
-        files=context_files(folder.path, folder.dockerfile_in_context),
-        fileobj=archive,
-        extra_files=extra,
-    )
-    archive.seek(0)
-    return archive
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None) -> None:
+        self.root = folder.path
+        self.files = context_files(folder.path, folder.dockerfile_in_context)
+        self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile)] if rendered_dockerfile is not None else []
+        read_fd, write_fd = os.pipe()
+        self._reader = os.fdopen(read_fd, "rb")
+        self._writer = os.fdopen(write_fd, "wb")
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="hubpush-context", daemon=True)
+
+    def __enter__(self) -> "BuildContext":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._reader.close()  # a writer still running gets BrokenPipeError and stops
+        self._thread.join()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The archive's bytes, for a chunked HTTP upload."""
+        while chunk := self._reader.read(self.CHUNK):
+            yield chunk
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _write(self) -> None:
+        try:
+            with self._writer, tarfile.open(fileobj=self._writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for rel in self.files:
+                    try:
+                        tar.add(self.root / rel, arcname=rel, recursive=False)
+                    except OSError as exc:
+                        raise BuildContextError(
+                            f"{rel} in {self.root} cannot be read ({exc.strerror or exc}); fix its permissions "
+                            "or list it in .dockerignore."
+                        ) from None
+                for name, text in self.extra:
+                    data = text.encode("utf-8")
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+                    tar.addfile(info, io.BytesIO(data))
+        except BrokenPipeError:
+            pass  # the reader stopped early (the engine refused the build); its error is the one to report
+        except BaseException as exc:  # noqa: BLE001 -- handed to the reading side
+            self._error = exc

@@ -128,6 +128,13 @@ class DockerUnreachableError(HubpushError):
     kind = "docker-unreachable"
 
 
+class BuildContextError(HubpushError):
+    """A file of the executor folder cannot be put into the build context."""
+
+    exit_code = 18
+    kind = "build-context"
+
+
 class BuildFailedError(HubpushError):
     exit_code = 33
     kind = "build-failed"

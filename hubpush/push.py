@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import __version__
 from .builder import BuildRequest, DockerBuilder
-from .context import RENDERED_DOCKERFILE, build_context, render_dockerfile
+from .context import RENDERED_DOCKERFILE, BuildContext, render_dockerfile
 from .errors import PushFailedError
 from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
 from .metadata import ExecutorMetadata, Visibility, utc_now
@@ -151,10 +151,10 @@ def push_executor(
     # 3. build
     image = f"{registry.host}/{repository}"
     reporter.step(f"Building {image}:{decision.tags[0]} from {folder.path}")
-    with build_context(folder, rendered) as context:
+    with BuildContext(folder, rendered) as context:
         image_id = builder.build(
             BuildRequest(
-                context=context,
+                context=context.chunks(),
                 dockerfile=folder.dockerfile_in_context or RENDERED_DOCKERFILE,
                 tag=f"{image}:{decision.tags[0]}",
                 labels=image_labels(folder, name, repository),

@@ -87,7 +87,9 @@ def test_requirements_variables_are_filled_from_build_env_by_pip(hubpush, regist
     shutil.copytree(EXAMPLES / "hello-executor", folder)
     (folder / "config.yml").write_text((folder / "config.yml").read_text().replace("name: HelloExecutor", "name: TemplatedHello"))
     (folder / "requirements.txt").write_text("jina==${JINA_VERSION}\n")
-    result = hubpush("push", "--verbose", folder, "--build-env", "JINA_VERSION=3.34.0", env=JINA_BASE)
+    # --no-cache: the pip step must really run, not come from an earlier build's layer cache
+    result = hubpush("push", "--verbose", "--no-cache", folder, "--build-env", "JINA_VERSION=3.34.0", env=JINA_BASE)
     assert result.exit_code == 0, result.stderr
+    assert "Using cache" not in result.stderr
     assert "Requirement already satisfied: jina==3.34.0" in result.stderr
     assert registry.tags("templated-hello") == ["latest"]

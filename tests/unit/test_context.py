@@ -3,7 +3,12 @@
 import tarfile
 from pathlib import Path
 
-from hubpush.context import RENDERED_DOCKERFILE, build_context, context_files, render_dockerfile
+import io
+
+import pytest
+
+from hubpush.context import RENDERED_DOCKERFILE, BuildContext, context_files, render_dockerfile
+from hubpush.errors import BuildContextError
 from hubpush.executor import load_executor_folder
 
 
@@ -55,11 +60,33 @@ def test_template_rendering(tmp_path):
     assert "pip install" not in render_dockerfile(load_executor_folder(tmp_path), "b", [])
 
 
-def test_archive_carries_the_rendered_dockerfile_and_is_on_disk(tmp_path):
+def test_archive_streams_in_bounded_chunks_with_the_rendered_dockerfile(tmp_path):
     make(tmp_path, BASE)
+    (tmp_path / "weights.bin").write_bytes(b"\x00" * (3 * BuildContext.CHUNK + 123))
     folder = load_executor_folder(tmp_path)
-    with build_context(folder, "FROM scratch\n") as archive:
-        assert Path(archive.name).exists()  # a temporary file, not a buffer in memory
-        names = tarfile.open(fileobj=archive).getnames()
-    assert RENDERED_DOCKERFILE in names and "config.yml" in names
+    with BuildContext(folder, "FROM scratch\n") as context:
+        chunks = list(context.chunks())
+    assert max(len(c) for c in chunks) <= BuildContext.CHUNK  # never more than one chunk at a time
+    archive = tarfile.open(fileobj=io.BytesIO(b"".join(chunks)))
+    names = archive.getnames()
+    assert RENDERED_DOCKERFILE in names and "config.yml" in names and "weights.bin" in names
+    assert archive.extractfile(RENDERED_DOCKERFILE).read() == b"FROM scratch\n"
+    assert archive.getmember("weights.bin").size == 3 * BuildContext.CHUNK + 123
     assert not any(n.startswith(".git") for n in names)
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    make(tmp_path, BASE)
+    (tmp_path / "secret.key").write_text("x")
+    context = BuildContext(load_executor_folder(tmp_path), None)
+    (tmp_path / "secret.key").unlink()  # vanished between listing and archiving
+    with pytest.raises(BuildContextError, match="secret.key"):
+        with context:
+            list(context.chunks())
+
+
+def test_reader_stopping_early_does_not_hang(tmp_path):
+    make(tmp_path, BASE)
+    (tmp_path / "big.bin").write_bytes(b"\x01" * (8 * BuildContext.CHUNK))
+    with BuildContext(load_executor_folder(tmp_path), None) as context:
+        next(iter(context.chunks()))  # the engine refused after the first chunk
