@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .errors import BuildFailedError, DockerUnreachableError, PushFailedError
+from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PushFailedError
 
 #: how many build log lines a failure shows
 LOG_TAIL = 25
@@ -97,7 +97,19 @@ class DockerBuilder:
             raise DockerUnreachableError(f"Lost the Docker engine during the build ({_short(exc)}).") from None
         if not image_id:
             image_id = self._client.images.get(request.tag).id
+        if request.platform:
+            self._check_platform(image_id, request.platform)
         return image_id
+
+    def _check_platform(self, image_id: str, requested: str) -> None:
+        """Engines without cross-building quietly build for their own platform: never push that."""
+        attrs = self._client.images.get(image_id).attrs
+        built = "/".join(p for p in (attrs.get("Os"), attrs.get("Architecture"), attrs.get("Variant")) if p)
+        if normalize_platform(built) != normalize_platform(requested):
+            raise PlatformMismatchError(
+                f"The engine built a {built} image although --platform {requested} was asked (it cannot build for "
+                f"that platform: the base image or emulation is missing); nothing was pushed."
+            )
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
         self.api.tag(image_id, repository, tag=tag)
@@ -125,6 +137,17 @@ class DockerBuilder:
         if not digest:
             raise PushFailedError(f"Pushing {repository}:{tag} ended without a digest from the registry; retry the push.")
         return digest
+
+
+def normalize_platform(platform: str) -> str:
+    """``linux/arm64/v8`` and ``linux/arm64`` are the same platform; so are ``x86_64`` and ``amd64``."""
+    parts = platform.lower().split("/")
+    aliases = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
+    if len(parts) > 1:
+        parts[1] = aliases.get(parts[1], parts[1])
+    if parts[1:] and parts[1] == "arm64" and parts[2:] == ["v8"]:
+        parts = parts[:2]
+    return "/".join(parts)
 
 
 def _build_failed(message: str, step: str, tail: deque[str]) -> BuildFailedError:

@@ -140,6 +140,13 @@ class BuildFailedError(HubpushError):
     kind = "build-failed"
 
 
+class PlatformMismatchError(HubpushError):
+    """The engine built for another platform than ``--platform`` asked (it may ignore the flag)."""
+
+    exit_code = 19
+    kind = "platform-mismatch"
+
+
 class PushFailedError(HubpushError):
     exit_code = 34
     kind = "push-failed"

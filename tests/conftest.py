@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,38 +110,35 @@ def remove_local_images(docker_client, address: str) -> None:
                 docker_client.images.remove(tag, force=True)
 
 
-def start_registry(**env: str):
+@contextmanager
+def running_registry(docker_client, **env: str) -> Iterator[Registry]:
+    """A registry:2 container for the duration of the block; its images leave the engine after."""
     from testcontainers.community.registry import DockerRegistryContainer
 
     container = DockerRegistryContainer(image="registry:2")
     for key, value in env.items():
         container.with_env(key, value)
     container.start()
-    return container
+    address = container.get_registry()
+    try:
+        yield Registry(address, container)
+    finally:
+        container.stop()
+        remove_local_images(docker_client, address)
 
 
 @pytest.fixture(scope="session")
 def registry(docker_client):
     """One registry for the session; tests use unique executor names so they never collide."""
-    container = start_registry()
-    address = container.get_registry()
-    try:
-        yield Registry(address, container)
-    finally:
-        container.stop()
-        remove_local_images(docker_client, address)
+    with running_registry(docker_client) as started:
+        yield started
 
 
 @pytest.fixture
 def fresh_registry(docker_client):
     """A registry of this test's own, for tests that read its request log."""
-    container = start_registry()
-    address = container.get_registry()
-    try:
-        yield Registry(address, container)
-    finally:
-        container.stop()
-        remove_local_images(docker_client, address)
+    with running_registry(docker_client) as started:
+        yield started
 
 
 def unique_name(prefix: str = "Exec") -> str:
@@ -209,3 +208,19 @@ def hubpush(hubpush_env):
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     return run
+
+
+@pytest.fixture
+def refused(hubpush, registry):
+    """Run a command that must be refused: its exit code, its sentence, no traceback, registry unchanged."""
+
+    def check(*args: object, code: int, says: str, env: dict[str, str] | None = None) -> CliResult:
+        before = registry.snapshot()
+        result = hubpush(*args, env=env)
+        assert result.exit_code == code, result.stderr + result.stdout
+        assert says in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        assert registry.snapshot() == before
+        return result
+
+    return check

@@ -97,16 +97,13 @@ def test_force_update_with_secret_overrides_the_image(hubpush, make_executor, re
     assert [h["digest"] for h in history] == [first["digest"], second["digest"]]
 
 
-def test_wrong_secret_is_refused_before_any_build_and_nothing_changes(hubpush, make_executor, registry):
+def test_wrong_secret_is_refused_before_any_build_and_nothing_changes(hubpush, refused, make_executor):
     folder, name = make_executor()
     push_ok(hubpush, folder)
     (folder / "Dockerfile").write_text(FAILING_DOCKERFILE)  # a build would fail with exit 33
-    before = registry.snapshot()
-    result = hubpush("push", folder, "--force-update", name, "--secret", "not-the-secret")
-    assert result.exit_code == 23, result.stderr
-    assert "secret given for executor" in result.stderr and "not-the-secret" not in result.stderr
+    result = refused("push", folder, "--force-update", name, "--secret", "not-the-secret", code=23, says="secret given for executor")
+    assert "not-the-secret" not in result.stderr
     assert "this-build-must-not-start" not in result.stdout + result.stderr
-    assert registry.snapshot() == before
 
 
 def test_cached_secret_makes_force_update_name_alone_work_from_another_folder(hubpush, make_executor, registry):
@@ -119,31 +116,21 @@ def test_cached_secret_makes_force_update_name_alone_work_from_another_folder(hu
     assert first["secret"] not in str(out)
 
 
-def test_force_update_without_secret_on_another_machine_is_refused(hubpush, make_executor, registry, tmp_path):
+def test_force_update_without_secret_on_another_machine_is_refused(hubpush, refused, make_executor, tmp_path):
     folder, name = make_executor()
     push_ok(hubpush, folder)
-    before = registry.snapshot()
-    result = hubpush("push", folder, "--force-update", name, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "elsewhere")})
-    assert result.exit_code == 22 and "--secret" in result.stderr
-    assert registry.snapshot() == before
+    refused("push", folder, "--force-update", name, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "elsewhere")}, code=22, says="--secret")
 
 
-def test_force_update_of_unknown_name(hubpush, make_executor, registry):
+def test_force_update_of_unknown_name(refused, make_executor):
     folder, _ = make_executor()
-    before = registry.snapshot()
-    result = hubpush("push", folder, "--force-update", "NoSuchExecutor", "--secret", "x")
-    assert result.exit_code == 20 and "No executor named 'NoSuchExecutor'" in result.stderr
-    assert registry.snapshot() == before
+    refused("push", folder, "--force-update", "NoSuchExecutor", "--secret", "x", code=20, says="No executor named 'NoSuchExecutor'")
 
 
-def test_first_publish_of_a_taken_name_is_refused_with_the_update_command(hubpush, make_executor, registry, tmp_path):
+def test_first_publish_of_a_taken_name_is_refused_with_the_update_command(hubpush, refused, make_executor, tmp_path):
     folder, name = make_executor()
     push_ok(hubpush, folder)
-    before = registry.snapshot()
-    result = hubpush("push", folder, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "someone-else")})
-    assert result.exit_code == 21
-    assert f"--force-update {name} --secret SECRET" in result.stderr
-    assert registry.snapshot() == before
+    refused("push", folder, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "someone-else")}, code=21, says=f"--force-update {name} --secret SECRET")
 
 
 # --- 4. tags ----------------------------------------------------------------------------------
@@ -179,12 +166,9 @@ def test_a_new_tag_can_be_added_to_an_existing_executor(hubpush, make_executor, 
     assert out["tags"] == ["v2"]
 
 
-def test_invalid_tag_is_refused_before_anything(hubpush, make_executor, registry):
+def test_invalid_tag_is_refused_before_anything(refused, make_executor):
     folder, _ = make_executor()
-    before = registry.snapshot()
-    result = hubpush("push", folder, "-t", "ok", "-t", "not/valid")
-    assert result.exit_code == 15 and "'not/valid'" in result.stderr
-    assert registry.snapshot() == before
+    refused("push", folder, "-t", "ok", "-t", "not/valid", code=15, says="'not/valid'")
 
 
 # --- 5. protected tags -------------------------------------------------------------------------

@@ -167,3 +167,11 @@ def test_may_read():
     assert not may_read(private, None)
     assert not may_read(private, "wrong")
     assert may_read(private, SECRET)
+
+
+def test_platform_normalization():
+    from hubpush.builder import normalize_platform
+
+    assert normalize_platform("linux/arm64/v8") == normalize_platform("linux/arm64") == "linux/arm64"
+    assert normalize_platform("linux/x86_64") == "linux/amd64"
+    assert normalize_platform("linux/arm/v7") != normalize_platform("linux/arm/v6")
