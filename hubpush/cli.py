@@ -39,6 +39,7 @@ RegistryOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout, nothing else.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the full build and push log.")]
+DebugOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show a traceback if hubpush itself fails.")]
 
 
 def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
@@ -77,7 +78,10 @@ def push(
     ] = None,
     secret: Annotated[
         Optional[str],
-        typer.Option("--secret", help="The executor's secret (cached automatically on the machine that published it)."),
+        typer.Option(
+            "--secret",
+            help="The executor's secret; env HUBPUSH_SECRET (read only with --force-update); cached on the publishing machine.",
+        ),
     ] = None,
     tag: Annotated[
         Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Tag to push; repeatable. Default: latest.")
@@ -95,7 +99,10 @@ def push(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without the engine's layer cache.")] = False,
     base_image: Annotated[
         Optional[str],
-        typer.Option("--base-image", envvar="HUBPUSH_BASE_IMAGE", help=f"Base image for the template (default {DEFAULT_BASE_IMAGE})."),
+        typer.Option(
+            "--base-image",
+            help=f"Base image for the template; env HUBPUSH_BASE_IMAGE; default {DEFAULT_BASE_IMAGE}.",
+        ),
     ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
     as_json: JsonOption = False,
@@ -118,10 +125,12 @@ def push(
 @app.command()
 def show(
     name: Annotated[str, typer.Argument(help="The executor's NAME (or its repository name).")],
-    secret: Annotated[Optional[str], typer.Option("--secret", help="Needed for private executors unless cached.")] = None,
+    secret: Annotated[
+        Optional[str], typer.Option("--secret", envvar="HUBPUSH_SECRET", help="Needed for private executors unless cached.")
+    ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
     as_json: JsonOption = False,
-    verbose: VerboseOption = False,
+    verbose: DebugOption = False,
 ) -> None:
     """Show what the registry holds for an executor: visibility, tags, protected tags."""
     view: ExecutorView = _run(lambda: show_executor(registry, name, secret), as_json=as_json, verbose=verbose)

@@ -90,12 +90,26 @@ class BuildContext:
     def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None) -> None:
         self.root = folder.path
         self.files = context_files(folder.path, folder.dockerfile_in_context)
-        self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile)] if rendered_dockerfile is not None else []
+        self.extra: list[tuple[str, str]] = []
+        if rendered_dockerfile is not None:
+            self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile), self._dockerignore_hiding_rendered_dockerfile()]
         read_fd, write_fd = os.pipe()
         self._reader = os.fdopen(read_fd, "rb")
         self._writer = os.fdopen(write_fd, "wb")
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="hubpush-context", daemon=True)
+
+    def _dockerignore_hiding_rendered_dockerfile(self) -> tuple[str, str]:
+        """The engine drops the Dockerfile (and .dockerignore) from ``COPY .`` when .dockerignore
+        lists them, so the rendered template never lands in ``/workdir`` of the image."""
+        own = None
+        if ".dockerignore" in self.files:
+            self.files.remove(".dockerignore")
+            own = (self.root / ".dockerignore").read_text(encoding="utf-8")
+        lines = [own or "", f"# added by hubpush\n{RENDERED_DOCKERFILE}"]
+        if own is None:
+            lines.append(".dockerignore")
+        return ".dockerignore", "\n".join(lines) + "\n"
 
     def __enter__(self) -> "BuildContext":
         self._thread.start()

@@ -23,7 +23,7 @@ from typing import Protocol
 from . import __version__
 from .builder import BuildRequest, DockerBuilder
 from .context import RENDERED_DOCKERFILE, BuildContext, render_dockerfile
-from .errors import PushFailedError
+from .errors import HubpushError, PushFailedError
 from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
 from .metadata import ExecutorMetadata, Visibility, utc_now
 from .metadata_store import MetadataStore
@@ -98,7 +98,8 @@ def image_labels(folder: ExecutorFolder, name: str, repository: str) -> dict[str
         "io.hubpush.executor-class": folder.jtype,
         "io.hubpush.builder-version": __version__,
     }
-    return {key: value for key, value in labels.items() if value}
+    # empty OCI values are kept on purpose: they override what the base image says of itself
+    return {key: value for key, value in labels.items() if value or key.startswith("org.opencontainers.")}
 
 
 def push_executor(
@@ -113,13 +114,15 @@ def push_executor(
 
     # 1. everything local
     folder = load_executor_folder(settings.path, settings.dockerfile)
+    warnings: list[str] = []
     rendered = None
     if folder.dockerfile is None:
         check_requirement_vars(folder, settings.build_env)
-        rendered = render_dockerfile(folder, settings.base_image, sorted(settings.build_env))
+        rendered = render_dockerfile(folder, settings.effective_base_image, sorted(settings.build_env))
+    elif settings.base_image_flag:
+        warnings.append(f"--base-image is ignored: {folder.dockerfile_in_context} in the folder chooses its own base image.")
     name = settings.force_update or folder.name
     repository = repository_for(name)
-    warnings: list[str] = []
     if settings.force_update and repository_for(folder.name) != repository:
         warnings.append(f"config.yml names {folder.name!r} but you are updating {name!r}; pushing as {name!r}.")
 
@@ -182,24 +185,24 @@ def push_executor(
         metadata.description = folder.description or metadata.description
         if secret and settings.secret:
             secret_store.put(registry.host, repository, secret)
-    reporter.step("Recording metadata")
-    store.write(metadata)
-
-    # 5. push: one engine push, then the other tags by manifest copy
     try:
+        reporter.step("Recording metadata")
+        store.write(metadata)
+
+        # 5. push: one engine push, then the other tags by manifest copy
         digest = _push_tags(builder, registry, image, repository, decision.tags, reporter)
-    except PushFailedError as exc:
+
+        # 6. final metadata
+        metadata.record_push(decision.tags, digest, utc_now())
+        store.write(metadata)
+    except HubpushError as exc:
         if decision.is_first_publish:
             exc.message += (
-                f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
+                f" The name {name!r} may now be reserved for you: retry with 'hubpush push --force-update {name} PATH' "
                 f"on this machine (its secret is cached in {secret_store.path})."
             )
             exc.args = (exc.message,)
         raise
-
-    # 6. final metadata
-    metadata.record_push(decision.tags, digest, utc_now())
-    store.write(metadata)
     if metadata.visibility is Visibility.PRIVATE:
         # honest about the limit: a plain registry serves every image to whoever can reach it
         warnings.append(

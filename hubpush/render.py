@@ -86,8 +86,6 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
         ("  Jina Flow: ", "bold"),
         f"uses: docker://{first}",
     )
-    if result.visibility.value == "private":
-        usage.append(f"\n  (private: pulling needs the secret, e.g. 'docker login {result.registry}' against a hubpush gateway)")
     title = "Published" if result.first_publish else "Updated"
     out.print(Panel(table, title=f"{title} {result.name}", expand=False))
     out.print(usage)

@@ -6,6 +6,7 @@ form) happens here, so a bad command line is refused before anything else runs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .rules import validate_name, validate_tag, visibility_from_flags
 
 DEFAULT_REGISTRY = "localhost:5000"
 DEFAULT_BASE_IMAGE = "jinaai/jina:latest"
+BASE_IMAGE_ENV = "HUBPUSH_BASE_IMAGE"
+SECRET_ENV = "HUBPUSH_SECRET"
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,14 @@ class PushSettings:
     build_env: dict[str, str] = field(default_factory=dict)
     platform: str | None = None
     no_cache: bool = False
-    base_image: str = DEFAULT_BASE_IMAGE
+    #: the base image for the template, as given by --base-image (None: env or default)
+    base_image_flag: str | None = None
+    base_image_env: str | None = None
     verbose: bool = False
+
+    @property
+    def effective_base_image(self) -> str:
+        return self.base_image_flag or self.base_image_env or DEFAULT_BASE_IMAGE
 
     @classmethod
     def from_flags(
@@ -60,6 +69,8 @@ class PushSettings:
             )
         if force_update:
             validate_name(force_update)
+            # from the environment only for updates, so a CI variable never turns a first publish into an error
+            secret = secret or os.environ.get(SECRET_ENV) or None
         for tag in [*(tags or []), *(protected_tags or [])]:
             validate_tag(tag)
         return cls(
@@ -74,6 +85,7 @@ class PushSettings:
             build_env=parse_build_env(build_env or []),
             platform=platform,
             no_cache=no_cache,
-            base_image=base_image or DEFAULT_BASE_IMAGE,
+            base_image_flag=base_image,
+            base_image_env=os.environ.get(BASE_IMAGE_ENV) or None,
             verbose=verbose,
         )

@@ -15,6 +15,8 @@
 #   HUBPUSH_BOOTSTRAP_SKIP_JINA=1   skip step 4
 #   HUBPUSH_JINA_VERSION=X.Y.Z      jina pin for the stand-in (default below)
 #   HUBPUSH_CACHE_DIR=DIR           cache for debs / rootfs (/var/cache/hubpush)
+#   HUBPUSH_DEBIAN_MIRROR=URL       Debian mirror for debootstrap (http://deb.debian.org/debian)
+#   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL  PyPI mirror for `pip install jina` in the stand-in build
 #   HUBPUSH_BOOTSTRAP_LOG=FILE      where noisy output goes (/var/log/hubpush-bootstrap.log)
 #   DOCKER_HOST                     if set and answering, used as is
 #
@@ -415,13 +417,18 @@ ENV PIP_CERT=/etc/ssl/certs/hubpush-host-ca.crt \\
     PIP_BREAK_SYSTEM_PACKAGES=1 \\
     PIP_NO_CACHE_DIR=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1
+${PIP_INDEX_URL:+ARG PIP_INDEX_URL}
+${PIP_EXTRA_INDEX_URL:+ARG PIP_EXTRA_INDEX_URL}
 RUN pip install --default-timeout=180 "jina==$JINA_VERSION" && jina -v
 WORKDIR /workdir
 EOF
     local t
     t=$(date +%s%N)
     log "building $JINA_IMAGE stand-in: pip install jina==$JINA_VERSION (about a minute)"
-    run docker build --no-cache -t "$JINA_IMAGE" -t "$JINA_LOCAL_TAG" "$ctx" ||
+    local build_args=()
+    [[ -n ${PIP_INDEX_URL:-} ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
+    [[ -n ${PIP_EXTRA_INDEX_URL:-} ]] && build_args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
+    run docker build --no-cache "${build_args[@]}" -t "$JINA_IMAGE" -t "$JINA_LOCAL_TAG" "$ctx" ||
         die "docker build of the jina stand-in failed (see $LOG)"
     log "built $JINA_IMAGE + $JINA_LOCAL_TAG [$(since "$t")s]"
 }

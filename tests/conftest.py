@@ -224,3 +224,13 @@ def refused(hubpush, registry):
         return result
 
     return check
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by tier from their folder, so `-m "not e2e"` etc. select what one expects."""
+    for item in items:
+        parts = item.path.parts
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+        elif "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)

@@ -34,8 +34,9 @@ def test_template_is_rendered_when_the_folder_has_no_dockerfile(hubpush, make_ex
     config = registry.image_config(repository_for(name), "latest")["config"]
     assert config["Entrypoint"] == ["jina", "executor", "--uses", "config.yml"]
     assert config["WorkingDir"] == "/workdir"
-    listing = run_image(out["image_references"][0], "ls", "/workdir")
+    listing = run_image(out["image_references"][0], "ls", "-a", "/workdir").split()
     assert "config.yml" in listing and "executor.py" in listing
+    assert ".hubpush.Dockerfile" not in listing and ".dockerignore" not in listing  # only the folder's files
 
 
 def test_base_image_flag_and_env(hubpush, make_executor, docker_client, registry):
@@ -50,10 +51,11 @@ def test_base_image_flag_and_env(hubpush, make_executor, docker_client, registry
     assert result.exit_code == 33 and "FROM no-such/base-image:nope" in result.stderr
 
 
-def test_folder_dockerfile_is_used(hubpush, make_executor):
+def test_folder_dockerfile_is_used_and_base_image_flag_is_called_out(hubpush, make_executor):
     folder, _ = make_executor(files={"Dockerfile": "FROM hubpush/busybox:latest\nRUN echo own-dockerfile > /marker\n"})
-    out = push_ok(hubpush, folder)
+    out = push_ok(hubpush, folder, "--base-image", "ignored/base:1")
     assert run_image(out["image_references"][0], "cat", "/marker").strip() == "own-dockerfile"
+    assert out["warnings"] == ["--base-image is ignored: Dockerfile in the folder chooses its own base image."]
 
 
 def test_dash_f_names_a_dockerfile_inside_the_folder(hubpush, make_executor):
@@ -124,6 +126,16 @@ def test_oci_labels_from_config_and_manifest(hubpush, make_executor, registry):
     assert labels["org.opencontainers.image.version"] == "2.1.0"
     assert labels["org.opencontainers.image.created"].endswith("Z")
     assert labels["io.hubpush.name"] == "LabelledExec" and labels["io.hubpush.executor-class"] == "Labelled"
+
+
+def test_base_image_labels_do_not_describe_the_executor(hubpush, make_executor, registry, docker_client):
+    base_labels = docker_client.images.get("hubpush/busybox:latest").labels
+    assert base_labels.get("org.opencontainers.image.description")  # the base describes itself...
+    folder, name = make_executor(config="jtype: Plain\nmetas:\n  name: PlainNoDescription\n")
+    push_ok(hubpush, folder)
+    labels = registry.image_config("plain-no-description", "latest")["config"]["Labels"]
+    assert labels["org.opencontainers.image.description"] == ""  # ...but not the executor
+    assert labels["org.opencontainers.image.title"] == "PlainNoDescription"
 
 
 def test_secret_never_reaches_the_image_logs_or_registry_metadata(hubpush, make_executor, registry, docker_client):

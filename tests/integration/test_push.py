@@ -116,6 +116,15 @@ def test_cached_secret_makes_force_update_name_alone_work_from_another_folder(hu
     assert first["secret"] not in str(out)
 
 
+def test_secret_from_the_environment_for_ci(hubpush, make_executor, registry, tmp_path):
+    folder, name = make_executor()
+    secret = push_ok(hubpush, folder)["secret"]
+    ci = {"HUBPUSH_CONFIG_DIR": str(tmp_path / "ci-runner"), "HUBPUSH_SECRET": secret}
+    assert push_ok(hubpush, folder, "--force-update", name, "-t", "ci", env=ci)["tags"] == ["ci"]
+    other, _ = make_executor()
+    assert push_ok(hubpush, other, env=ci)["first_publish"] is True  # the variable never blocks a first publish
+
+
 def test_force_update_without_secret_on_another_machine_is_refused(hubpush, refused, make_executor, tmp_path):
     folder, name = make_executor()
     push_ok(hubpush, folder)

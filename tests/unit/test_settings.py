@@ -7,10 +7,25 @@ from hubpush.metadata import Visibility
 from hubpush.settings import DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY, PushSettings
 
 
-def test_defaults():
+def test_defaults(monkeypatch):
+    monkeypatch.delenv("HUBPUSH_BASE_IMAGE", raising=False)
     settings = PushSettings.from_flags(path=Path("."))
-    assert settings.registry == DEFAULT_REGISTRY and settings.base_image == DEFAULT_BASE_IMAGE
+    assert settings.registry == DEFAULT_REGISTRY and settings.effective_base_image == DEFAULT_BASE_IMAGE
     assert settings.visibility is None and settings.tags == []
+
+
+def test_base_image_flag_beats_env_beats_default(monkeypatch):
+    monkeypatch.setenv("HUBPUSH_BASE_IMAGE", "from/env:1")
+    assert PushSettings.from_flags(path=Path(".")).effective_base_image == "from/env:1"
+    assert PushSettings.from_flags(path=Path("."), base_image="from/flag:2").effective_base_image == "from/flag:2"
+    assert PushSettings.from_flags(path=Path(".")).base_image_flag is None
+
+
+def test_secret_from_env_only_for_updates(monkeypatch):
+    monkeypatch.setenv("HUBPUSH_SECRET", "from-env")
+    assert PushSettings.from_flags(path=Path(".")).secret is None  # a first publish is not an error
+    assert PushSettings.from_flags(path=Path("."), force_update="X").secret == "from-env"
+    assert PushSettings.from_flags(path=Path("."), force_update="X", secret="flag").secret == "flag"
 
 
 def test_flag_errors():
