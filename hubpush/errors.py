@@ -34,6 +34,11 @@ class SecretWithoutForceUpdateError(HubpushError):
     kind = "secret-without-force-update"
 
 
+class InvalidRegistryAddressError(HubpushError):
+    exit_code = 4
+    kind = "invalid-registry-address"
+
+
 # --- the executor folder ------------------------------------------------------------
 class ExecutorFolderNotFoundError(HubpushError):
     exit_code = 10
@@ -101,6 +106,13 @@ class WrongSecretError(HubpushError):
 class ProtectedTagError(HubpushError):
     exit_code = 24
     kind = "protected-tag"
+
+
+class ConcurrentPushError(HubpushError):
+    """Another push of the same executor wrote its metadata between our write and our read-back."""
+
+    exit_code = 25
+    kind = "concurrent-push"
 
 
 # --- infrastructure ------------------------------------------------------------------

@@ -80,6 +80,13 @@ class ExecutorMetadata:
                 "repair or delete it with the registry's API before pushing again."
             ) from None
 
+    def absorb(self, latest: "ExecutorMetadata") -> None:
+        """Keep what a concurrent push of the same executor recorded since we read it:
+        its tags and history, and the union of protected tags (protection is never lost)."""
+        self.tags = dict(latest.tags)
+        self.history = list(latest.history)
+        self.protected_tags = list(dict.fromkeys([*latest.protected_tags, *self.protected_tags]))
+
     def record_push(self, tags: list[str], digest: str, when: str) -> None:
         """Point ``tags`` at ``digest`` and append them to the history."""
         for tag in tags:

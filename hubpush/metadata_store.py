@@ -28,7 +28,7 @@ class MetadataStore:
         manifest = self.registry.get_manifest(meta_repo, METADATA_TAG)
         if manifest is None:
             return None
-        where = f"{self.registry.host}/{meta_repo}:{METADATA_TAG}"
+        where = f"{self.registry.location}/{meta_repo}:{METADATA_TAG}"
         try:
             config = json.loads(manifest.raw)["config"]
             digest = config["digest"]

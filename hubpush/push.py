@@ -23,7 +23,7 @@ from typing import Protocol
 from . import __version__
 from .builder import BuildRequest, DockerBuilder
 from .context import RENDERED_DOCKERFILE, BuildContext, render_dockerfile
-from .errors import HubpushError, PushFailedError
+from .errors import ConcurrentPushError, HubpushError, PushFailedError
 from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
 from .metadata import ExecutorMetadata, Visibility, utc_now
 from .metadata_store import MetadataStore
@@ -128,14 +128,14 @@ def push_executor(
 
     # 2. the registry's view, and the rules -- all refusals happen here
     registry = RegistryClient(settings.registry)
-    reporter.step(f"Checking {registry.host}/{repository}")
+    reporter.step(f"Checking {registry.location}/{repository}")
     registry.ping()
     store = MetadataStore(registry)
     current = store.read(repository)
     registry_tags = registry.list_tags(repository)
     secret = settings.secret
     if settings.force_update and not secret:
-        secret = secret_store.get(registry.host, repository)
+        secret = secret_store.get(registry.location, repository)
     decision = decide_push(
         PushRequest(
             name=name,
@@ -147,12 +147,12 @@ def push_executor(
         ),
         current,
         registry_tags,
-        registry=registry.host,
+        registry=registry.location,
     )
     builder = DockerBuilder()
 
     # 3. build
-    image = f"{registry.host}/{repository}"
+    image = f"{registry.location}/{repository}"
     reporter.step(f"Building {image}:{decision.tags[0]} from {folder.path}")
     with BuildContext(folder, rendered) as context:
         image_id = builder.build(
@@ -175,7 +175,7 @@ def push_executor(
     if decision.is_first_publish:
         new_secret = generate_secret()
         # cached before anything is written, so a push that fails half-way can be resumed
-        secret_store.put(registry.host, repository, new_secret)
+        secret_store.put(registry.location, repository, new_secret)
         metadata = _new_metadata(name, repository, folder, decision, hash_secret(new_secret))
     else:
         assert current is not None  # decide_push guarantees it
@@ -184,17 +184,16 @@ def push_executor(
         metadata.protected_tags = decision.protected_tags
         metadata.description = folder.description or metadata.description
         if secret and settings.secret:
-            secret_store.put(registry.host, repository, secret)
+            secret_store.put(registry.location, repository, secret)
     try:
         reporter.step("Recording metadata")
-        store.write(metadata)
+        _write_intent(store, metadata)
 
         # 5. push: one engine push, then the other tags by manifest copy
         digest = _push_tags(builder, registry, image, repository, decision.tags, reporter)
 
         # 6. final metadata
-        metadata.record_push(decision.tags, digest, utc_now())
-        store.write(metadata)
+        metadata = _write_result(store, metadata, decision.tags, digest)
     except HubpushError as exc:
         if decision.is_first_publish:
             exc.message += (
@@ -207,12 +206,12 @@ def push_executor(
         # honest about the limit: a plain registry serves every image to whoever can reach it
         warnings.append(
             f"'private' is recorded in the metadata, but a plain registry does not enforce it: anyone who can reach "
-            f"{registry.host} can pull this image unless a hubpush gateway or the registry's own access control guards it."
+            f"{registry.location} can pull this image unless a hubpush gateway or the registry's own access control guards it."
         )
     return PushResult(
         name=name,
         repository=repository,
-        registry=registry.host,
+        registry=registry.location,
         visibility=metadata.visibility,
         tags=decision.tags,
         protected_tags=metadata.protected_tags,
@@ -223,6 +222,30 @@ def push_executor(
         secret_cache=str(secret_store.path) if new_secret else None,
         warnings=warnings,
     )
+
+
+def _write_intent(store: MetadataStore, metadata: ExecutorMetadata) -> None:
+    """Write the intent and read it back.
+
+    Registries have no compare-and-swap for manifests, so reading our own write back is
+    how a concurrent push of the same executor is noticed before any tag moves.
+    """
+    store.write(metadata)
+    stored = store.read(metadata.repository)
+    if stored is None or stored.secret_hash != metadata.secret_hash or not set(metadata.protected_tags) <= set(stored.protected_tags):
+        raise ConcurrentPushError(
+            f"Another push changed executor {metadata.name!r} at the same moment; nothing was pushed, run the command again."
+        )
+
+
+def _write_result(store: MetadataStore, metadata: ExecutorMetadata, tags: list[str], digest: str) -> ExecutorMetadata:
+    """Record the pushed tags on top of whatever a concurrent push recorded meanwhile."""
+    latest = store.read(metadata.repository)
+    if latest is not None and latest.secret_hash == metadata.secret_hash:
+        metadata.absorb(latest)
+    metadata.record_push(tags, digest, utc_now())
+    store.write(metadata)
+    return metadata
 
 
 def _new_metadata(

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import docker.auth
@@ -17,13 +20,15 @@ import docker.errors
 import requests
 from requests.utils import parse_dict_header
 
-from .errors import RegistryAuthError, RegistryError, RegistryUnreachableError
+from .errors import InvalidRegistryAddressError, RegistryAuthError, RegistryError, RegistryUnreachableError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
+#: one component of an OCI repository path
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,28 @@ def docker_credentials(host: str) -> tuple[str, str] | None:
     return (username, password) if username and password else None
 
 
+#: where the Docker engine looks for per-registry certificates; hubpush trusts the same ones
+DOCKER_CERTS_DIR = Path(os.environ.get("HUBPUSH_DOCKER_CERTS_DIR", "/etc/docker/certs.d"))
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def tls_settings(host: str) -> tuple[str | bool, tuple[str, str] | None]:
+    """Trust what ``docker push`` trusts for this registry, so both agree on TLS.
+
+    The CA in ``/etc/docker/certs.d/HOST/ca.crt`` (and a client certificate there for
+    mutual TLS), else ``REQUESTS_CA_BUNDLE``, else the system's CA bundle -- which is where
+    a company's internal CA is usually installed.
+    """
+    folder = DOCKER_CERTS_DIR / host
+    client = (str(folder / "client.cert"), str(folder / "client.key"))
+    cert = client if all(Path(p).is_file() for p in client) else None
+    if (folder / "ca.crt").is_file():
+        return str(folder / "ca.crt"), cert
+    if os.environ.get("REQUESTS_CA_BUNDLE"):
+        return os.environ["REQUESTS_CA_BUNDLE"], cert
+    return (str(SYSTEM_CA_BUNDLE) if SYSTEM_CA_BUNDLE.is_file() else True), cert
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -65,16 +92,28 @@ class RegistryClient:
     """
 
     def __init__(self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None) -> None:
+        given = address
         if "://" not in address:
             host = urlparse(f"//{address}").hostname or ""
             address = f"{'http' if _is_loopback(host) else 'https'}://{address}"
         parsed = urlparse(address)
         #: ``host:port`` as it appears in image references
         self.host = parsed.netloc
+        #: optional repository prefix (a Harbor project, a GitLab group...): ``host/team/ml`` -> ``team/ml``
+        self.namespace = parsed.path.strip("/")
+        if self.namespace and not all(_PATH_COMPONENT.match(part) for part in self.namespace.split("/")):
+            raise InvalidRegistryAddressError(
+                f"{self.namespace!r} in --registry {given} is not a valid repository path: use lower-case letters, "
+                "digits and '.', '_', '-' separated by '/'."
+            )
+        if not parsed.hostname:
+            raise InvalidRegistryAddressError(f"--registry {given!r} names no host; write HOST:PORT, optionally with /NAMESPACE.")
         self.base_url = f"{parsed.scheme}://{parsed.netloc}"
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "hubpush"
+        # passed on every request: requests would otherwise let REQUESTS_CA_BUNDLE override a session setting
+        self._verify, self._cert = tls_settings(self.host)
         #: explicit credentials, else what `docker login` stored for this host (looked up lazily)
         self._credentials = credentials
         self._credentials_looked_up = credentials is not None
@@ -82,7 +121,15 @@ class RegistryClient:
     # --- plumbing ---------------------------------------------------------------
     def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
         try:
-            return self._session.request(method, url, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+            return self._session.request(
+                method, url, timeout=self.timeout, verify=self._verify, cert=self._cert, **kwargs  # type: ignore[arg-type]
+            )
+        except requests.exceptions.SSLError:
+            raise RegistryUnreachableError(
+                f"The TLS certificate of the registry at {self.host} is not trusted; put its CA in "
+                f"{DOCKER_CERTS_DIR}/{self.host}/ca.crt (as docker expects) or the system CA store, "
+                f"or write --registry http://{self.location} for a plain-HTTP registry."
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise RegistryUnreachableError(
                 f"The registry at {self.host} cannot be reached ({exc.__class__.__name__}); "
@@ -141,6 +188,17 @@ class RegistryClient:
         body = response.text[:300].strip().replace("\n", " ")
         return RegistryError(f"The registry at {self.host} refused to {what} (HTTP {response.status_code}: {body}).")
 
+    # --- naming -------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """``host:port[/namespace]``: what image references start with."""
+        return f"{self.host}/{self.namespace}" if self.namespace else self.host
+
+    def _path(self, repository: str) -> str:
+        """The repository's full path in the registry. Callers name repositories relative
+        to the namespace, so the rest of hubpush never sees it."""
+        return f"{self.namespace}/{repository}" if self.namespace else repository
+
     # --- API ----------------------------------------------------------------------
     def ping(self) -> None:
         """Raise unless something that speaks the distribution API answers."""
@@ -154,7 +212,7 @@ class RegistryClient:
     def list_tags(self, repository: str) -> list[str] | None:
         """All tags of ``repository``, or None when the repository does not exist."""
         tags: list[str] = []
-        url = f"/v2/{repository}/tags/list?n=1000"
+        url = f"/v2/{self._path(repository)}/tags/list?n=1000"
         while url:
             response = self._request("GET", url)
             if response.status_code == 404:
@@ -166,7 +224,7 @@ class RegistryClient:
         return tags
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
-        response = self._request("GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
+        response = self._request("GET", f"/v2/{self._path(repository)}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -177,7 +235,7 @@ class RegistryClient:
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
         """Store a manifest under ``reference``; return its digest."""
         response = self._request(
-            "PUT", f"/v2/{repository}/manifests/{reference}", data=raw, headers={"Content-Type": media_type}
+            "PUT", f"/v2/{self._path(repository)}/manifests/{reference}", data=raw, headers={"Content-Type": media_type}
         )
         if response.status_code not in (200, 201):
             raise self._fail(response, f"store manifest {repository}:{reference}")
@@ -186,9 +244,9 @@ class RegistryClient:
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a small blob (metadata documents) in one request; return its digest."""
         digest = sha256_digest(data)
-        if self._request("HEAD", f"/v2/{repository}/blobs/{digest}").status_code == 200:
+        if self._request("HEAD", f"/v2/{self._path(repository)}/blobs/{digest}").status_code == 200:
             return digest
-        started = self._request("POST", f"/v2/{repository}/blobs/uploads/")
+        started = self._request("POST", f"/v2/{self._path(repository)}/blobs/uploads/")
         if started.status_code != 202 or "Location" not in started.headers:
             raise self._fail(started, f"start a blob upload to {repository}")
         location = started.headers["Location"]
@@ -205,7 +263,7 @@ class RegistryClient:
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """Read a small blob whole. Image layers are never read this way."""
-        response = self._request("GET", f"/v2/{repository}/blobs/{digest}")
+        response = self._request("GET", f"/v2/{self._path(repository)}/blobs/{digest}")
         if response.status_code != 200:
             raise self._fail(response, f"read blob {digest} of {repository}")
         if sha256_digest(response.content) != digest:

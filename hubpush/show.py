@@ -44,8 +44,8 @@ def show_executor(
     repository = repository_for(name)
     metadata = MetadataStore(registry).read(repository)
     if metadata is None:
-        raise ExecutorNotFoundError(f"No executor named {name!r} exists at {registry.host}/{repository}.")
-    secret = secret or (secret_store or SecretStore()).get(registry.host, repository)
+        raise ExecutorNotFoundError(f"No executor named {name!r} exists at {registry.location}/{repository}.")
+    secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
     if not may_read(metadata, secret):
         check_secret(metadata, secret)  # raises the precise refusal: missing or wrong
-    return ExecutorView(metadata=metadata, registry=registry.host, registry_tags=sorted(registry.list_tags(repository) or []))
+    return ExecutorView(metadata=metadata, registry=registry.location, registry_tags=sorted(registry.list_tags(repository) or []))

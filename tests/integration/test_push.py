@@ -209,3 +209,19 @@ def test_other_tags_can_still_be_pushed_next_to_a_protected_one(hubpush, make_ex
     assert registry.manifest(repository, "v1")[0] == first["digest"]
     assert registry.manifest(repository, "v2")[0] == out["digest"] != first["digest"]
     assert registry.metadata(repository)["protected_tags"] == ["v1", "v2-lts"]
+
+
+# --- registries with a namespace (Harbor projects, GitLab groups, ...) ------------------------------
+def test_registry_namespace_prefixes_images_and_metadata(hubpush, refused, make_executor, registry):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    team = f"{registry.address}/team-a/ml"
+    out = push_ok(hubpush, folder, "--registry", team)
+    assert out["repository"] == f"{team}/{repository}"
+    assert out["image_references"] == [f"{team}/{repository}:latest"]
+    assert registry.tags(f"team-a/ml/{repository}") == ["latest"]
+    assert registry.tags(f"team-a/ml/hubpush-meta/{repository}") == ["current"]
+    assert registry.tags(repository) is None  # nothing outside the namespace
+    assert hubpush("show", name, "--registry", team).exit_code == 0
+    refused("show", name, "--registry", f"{registry.address}/team-b", code=20, says="No executor named")
+    refused("push", folder, "--registry", f"{registry.address}/Team_A", code=4, says="not a valid repository path")

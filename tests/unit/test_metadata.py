@@ -20,3 +20,14 @@ def test_roundtrip_and_history():
 def test_corrupt_documents_are_a_clear_error(raw):
     with pytest.raises(MetadataCorruptError, match="reg/hubpush-meta/x"):
         ExecutorMetadata.from_json(raw, where="reg/hubpush-meta/x")
+
+
+def test_absorb_keeps_a_concurrent_pushs_tags_and_never_drops_protection():
+    ours = ExecutorMetadata("N", "n", Visibility.PUBLIC, "h", "t0", "t0", protected_tags=["v1"])
+    latest = ExecutorMetadata("N", "n", Visibility.PUBLIC, "h", "t0", "t1", protected_tags=["lts"])
+    latest.record_push(["lts"], "sha256:other", "t1")
+    ours.absorb(latest)
+    ours.record_push(["v1"], "sha256:mine", "t2")
+    assert ours.protected_tags == ["lts", "v1"]
+    assert {t: r.digest for t, r in ours.tags.items()} == {"lts": "sha256:other", "v1": "sha256:mine"}
+    assert [h.tag for h in ours.history] == ["lts", "v1"]
