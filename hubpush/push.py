@@ -111,16 +111,10 @@ def push_executor(
     """Publish or update the executor in ``settings.path``; see the module docstring for the order."""
     reporter = reporter or SilentReporter()
     secret_store = secret_store or SecretStore()
+    warnings: list[str] = []
 
     # 1. everything local
-    folder = load_executor_folder(settings.path, settings.dockerfile)
-    warnings: list[str] = []
-    rendered = None
-    if folder.dockerfile is None:
-        check_requirement_vars(folder, settings.build_env)
-        rendered = render_dockerfile(folder, settings.effective_base_image, sorted(settings.build_env))
-    elif settings.base_image_flag:
-        warnings.append(f"--base-image is ignored: {folder.dockerfile_in_context} in the folder chooses its own base image.")
+    folder, rendered = _prepare_folder(settings, warnings)
     name = settings.force_update or folder.name
     repository = repository_for(name)
     if settings.force_update and repository_for(folder.name) != repository:
@@ -132,43 +126,24 @@ def push_executor(
     registry.ping()
     store = MetadataStore(registry)
     current = store.read(repository)
-    registry_tags = registry.list_tags(repository)
     secret = settings.secret
     if settings.force_update and not secret:
         secret = secret_store.get(registry.location, repository)
-    decision = decide_push(
-        PushRequest(
-            name=name,
-            is_update=bool(settings.force_update),
-            secret=secret,
-            tags=settings.tags,
-            protected_tags=settings.protected_tags,
-            visibility=settings.visibility,
-        ),
-        current,
-        registry_tags,
-        registry=registry.location,
+    request = PushRequest(
+        name=name,
+        is_update=bool(settings.force_update),
+        secret=secret,
+        tags=settings.tags,
+        protected_tags=settings.protected_tags,
+        visibility=settings.visibility,
     )
+    decision = decide_push(request, current, registry.list_tags(repository), registry=registry.location)
     builder = DockerBuilder()
 
     # 3. build
     image = f"{registry.location}/{repository}"
     reporter.step(f"Building {image}:{decision.tags[0]} from {folder.path}")
-    with BuildContext(folder, rendered) as context:
-        image_id = builder.build(
-            BuildRequest(
-                context=context.chunks(),
-                dockerfile=folder.dockerfile_in_context or RENDERED_DOCKERFILE,
-                tag=f"{image}:{decision.tags[0]}",
-                labels=image_labels(folder, name, repository),
-                buildargs=settings.build_env,
-                nocache=settings.no_cache,
-                platform=settings.platform,
-            ),
-            on_log=reporter.log,
-        )
-    for tag in decision.tags[1:]:
-        builder.tag(image_id, image, tag)
+    _build(builder, settings, folder, rendered, image, name, repository, decision.tags, reporter)
 
     # 4. metadata intent, before any tag moves
     new_secret = None
@@ -179,15 +154,14 @@ def push_executor(
         metadata = _new_metadata(name, repository, folder, decision, hash_secret(new_secret))
     else:
         assert current is not None  # decide_push guarantees it
-        metadata = current
-        metadata.visibility = decision.visibility
-        metadata.protected_tags = decision.protected_tags
-        metadata.description = folder.description or metadata.description
-        if secret and settings.secret:
-            secret_store.put(registry.location, repository, secret)
+        metadata = _updated_metadata(current, folder, decision)
+        if settings.secret and not settings.secret_from_env:  # verified: remember it on this machine too
+            secret_store.put(registry.location, repository, settings.secret)
+    wrote_intent = False
     try:
         reporter.step("Recording metadata")
         _write_intent(store, metadata)
+        wrote_intent = True
 
         # 5. push: one engine push, then the other tags by manifest copy
         digest = _push_tags(builder, registry, image, repository, decision.tags, reporter)
@@ -195,9 +169,9 @@ def push_executor(
         # 6. final metadata
         metadata = _write_result(store, metadata, decision.tags, digest)
     except HubpushError as exc:
-        if decision.is_first_publish:
+        if decision.is_first_publish and wrote_intent and not isinstance(exc, ConcurrentPushError):
             exc.message += (
-                f" The name {name!r} may now be reserved for you: retry with 'hubpush push --force-update {name} PATH' "
+                f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
                 f"on this machine (its secret is cached in {secret_store.path})."
             )
             exc.args = (exc.message,)
@@ -206,7 +180,7 @@ def push_executor(
         # honest about the limit: a plain registry serves every image to whoever can reach it
         warnings.append(
             f"'private' is recorded in the metadata, but a plain registry does not enforce it: anyone who can reach "
-            f"{registry.location} can pull this image unless a hubpush gateway or the registry's own access control guards it."
+            f"{registry.location} can pull this image unless the registry's own access control guards it."
         )
     return PushResult(
         name=name,
@@ -222,6 +196,53 @@ def push_executor(
         secret_cache=str(secret_store.path) if new_secret else None,
         warnings=warnings,
     )
+
+
+def _prepare_folder(settings: PushSettings, warnings: list[str]) -> tuple[ExecutorFolder, str | None]:
+    """Load and check the folder; render the template when it brings no Dockerfile."""
+    folder = load_executor_folder(settings.path, settings.dockerfile)
+    if folder.dockerfile is None:
+        check_requirement_vars(folder, settings.build_env)
+        return folder, render_dockerfile(folder, settings.effective_base_image, sorted(settings.build_env))
+    if settings.base_image_flag:
+        warnings.append(f"--base-image is ignored: {folder.dockerfile_in_context} in the folder chooses its own base image.")
+    return folder, None
+
+
+def _build(
+    builder: DockerBuilder,
+    settings: PushSettings,
+    folder: ExecutorFolder,
+    rendered: str | None,
+    image: str,
+    name: str,
+    repository: str,
+    tags: list[str],
+    reporter: Reporter,
+) -> None:
+    """Build once, tag the image locally under every tag of the push."""
+    with BuildContext(folder, rendered) as context:
+        image_id = builder.build(
+            BuildRequest(
+                context=context.chunks(),
+                dockerfile=folder.dockerfile_in_context or RENDERED_DOCKERFILE,
+                tag=f"{image}:{tags[0]}",
+                labels=image_labels(folder, name, repository),
+                buildargs=settings.build_env,
+                nocache=settings.no_cache,
+                platform=settings.platform,
+            ),
+            on_log=reporter.log,
+        )
+    for tag in tags[1:]:
+        builder.tag(image_id, image, tag)
+
+
+def _updated_metadata(current: ExecutorMetadata, folder: ExecutorFolder, decision: PushDecision) -> ExecutorMetadata:
+    current.visibility = decision.visibility
+    current.protected_tags = decision.protected_tags
+    current.description = folder.description or current.description
+    return current
 
 
 def _write_intent(store: MetadataStore, metadata: ExecutorMetadata) -> None:
@@ -241,7 +262,13 @@ def _write_intent(store: MetadataStore, metadata: ExecutorMetadata) -> None:
 def _write_result(store: MetadataStore, metadata: ExecutorMetadata, tags: list[str], digest: str) -> ExecutorMetadata:
     """Record the pushed tags on top of whatever a concurrent push recorded meanwhile."""
     latest = store.read(metadata.repository)
-    if latest is not None and latest.secret_hash == metadata.secret_hash:
+    if latest is not None and latest.secret_hash != metadata.secret_hash:
+        # never take the NAME from whoever claimed it meanwhile
+        raise ConcurrentPushError(
+            f"Another push claimed executor {metadata.name!r} while this one ran; its metadata was kept, "
+            "check 'hubpush show' before pushing again."
+        )
+    if latest is not None:
         metadata.absorb(latest)
     metadata.record_push(tags, digest, utc_now())
     store.write(metadata)

@@ -21,6 +21,7 @@ import requests
 from requests.utils import parse_dict_header
 
 from .errors import InvalidRegistryAddressError, RegistryAuthError, RegistryError, RegistryUnreachableError
+from .rules import METADATA_NAMESPACE
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -75,6 +76,34 @@ def tls_settings(host: str) -> tuple[str | bool, tuple[str, str] | None]:
     return (str(SYSTEM_CA_BUNDLE) if SYSTEM_CA_BUNDLE.is_file() else True), cert
 
 
+def parse_registry_address(address: str) -> tuple[str, str, str]:
+    """``[scheme://]host[:port][/namespace]`` -> (base URL, ``host:port``, namespace).
+
+    Plain HTTP for loopback hosts (as the Docker engine does), HTTPS otherwise, unless the
+    address names its scheme. The namespace is a repository prefix (a Harbor project, a
+    GitLab group...), so ``host/team/ml`` keeps every executor under ``team/ml/``.
+    """
+    given = address
+    if "://" not in address:
+        host = urlparse(f"//{address}").hostname or ""
+        address = f"{'http' if _is_loopback(host) else 'https'}://{address}"
+    parsed = urlparse(address)
+    if not parsed.hostname or parsed.scheme not in ("http", "https"):
+        raise InvalidRegistryAddressError(f"--registry {given!r} is not HOST[:PORT][/NAMESPACE]; write e.g. localhost:5000.")
+    namespace = parsed.path.strip("/")
+    parts = namespace.split("/") if namespace else []
+    if not all(_PATH_COMPONENT.match(part) for part in parts):
+        raise InvalidRegistryAddressError(
+            f"{namespace!r} in --registry {given} is not a valid repository path: use lower-case letters, "
+            "digits and '.', '_', '-' separated by '/'."
+        )
+    if METADATA_NAMESPACE in parts:
+        raise InvalidRegistryAddressError(
+            f"--registry {given} points inside '{METADATA_NAMESPACE}', where hubpush keeps metadata; choose another namespace."
+        )
+    return f"{parsed.scheme}://{parsed.netloc}", parsed.netloc, namespace
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -92,23 +121,7 @@ class RegistryClient:
     """
 
     def __init__(self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None) -> None:
-        given = address
-        if "://" not in address:
-            host = urlparse(f"//{address}").hostname or ""
-            address = f"{'http' if _is_loopback(host) else 'https'}://{address}"
-        parsed = urlparse(address)
-        #: ``host:port`` as it appears in image references
-        self.host = parsed.netloc
-        #: optional repository prefix (a Harbor project, a GitLab group...): ``host/team/ml`` -> ``team/ml``
-        self.namespace = parsed.path.strip("/")
-        if self.namespace and not all(_PATH_COMPONENT.match(part) for part in self.namespace.split("/")):
-            raise InvalidRegistryAddressError(
-                f"{self.namespace!r} in --registry {given} is not a valid repository path: use lower-case letters, "
-                "digits and '.', '_', '-' separated by '/'."
-            )
-        if not parsed.hostname:
-            raise InvalidRegistryAddressError(f"--registry {given!r} names no host; write HOST:PORT, optionally with /NAMESPACE.")
-        self.base_url = f"{parsed.scheme}://{parsed.netloc}"
+        self.base_url, self.host, self.namespace = parse_registry_address(address)
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "hubpush"

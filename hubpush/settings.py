@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import SecretWithoutForceUpdateError
 from .executor import parse_build_env
 from .metadata import Visibility
+from .registry import parse_registry_address
 from .rules import validate_name, validate_tag, visibility_from_flags
 
 DEFAULT_REGISTRY = "localhost:5000"
@@ -28,6 +29,8 @@ class PushSettings:
     visibility: Visibility | None = None
     force_update: str | None = None
     secret: str | None = None
+    #: True when the secret came from HUBPUSH_SECRET: such a secret is not written to the local cache
+    secret_from_env: bool = False
     tags: list[str] = field(default_factory=list)
     protected_tags: list[str] = field(default_factory=list)
     dockerfile: str | None = None
@@ -63,6 +66,9 @@ class PushSettings:
         verbose: bool = False,
     ) -> "PushSettings":
         visibility = visibility_from_flags(public, private)
+        secret_from_env = False
+        registry = DEFAULT_REGISTRY if registry is None else registry
+        parse_registry_address(registry)  # a malformed --registry is a flag error, refused with the others
         if secret and not force_update:
             raise SecretWithoutForceUpdateError(
                 "--secret only makes sense with --force-update NAME; add --force-update, or drop --secret to publish a new executor."
@@ -70,15 +76,17 @@ class PushSettings:
         if force_update:
             validate_name(force_update)
             # from the environment only for updates, so a CI variable never turns a first publish into an error
-            secret = secret or os.environ.get(SECRET_ENV) or None
+            if not secret and os.environ.get(SECRET_ENV):
+                secret, secret_from_env = os.environ[SECRET_ENV], True
         for tag in [*(tags or []), *(protected_tags or [])]:
             validate_tag(tag)
         return cls(
             path=path,
-            registry=registry or DEFAULT_REGISTRY,
+            registry=registry,
             visibility=visibility,
             force_update=force_update,
             secret=secret,
+            secret_from_env=secret_from_env,
             tags=list(tags or []),
             protected_tags=list(protected_tags or []),
             dockerfile=dockerfile,

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The main job on a bare Debian 12 machine (as root): bring up a local hub (registry:2 on
-# localhost:5000, or $HUBPUSH_REGISTRY), publish the example executor with hubpush,
+# localhost:5000, or localhost:$HUBPUSH_QUICKSTART_PORT), publish the example executor with hubpush,
 # delete it from the engine, `docker pull` it back, run it and send it a request.
 # Safe to run again: a second run updates the executor with the secret cached by the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REGISTRY="${HUBPUSH_REGISTRY:-localhost:5000}"
-PORT="${REGISTRY##*:}"
+PORT="${HUBPUSH_QUICKSTART_PORT:-5000}"
+REGISTRY="localhost:$PORT"
 EXAMPLE=examples/hello-executor
 NAME=HelloExecutor
 IMAGE="$REGISTRY/hello-executor:latest"
