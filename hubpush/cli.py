@@ -7,6 +7,7 @@ nothing else prints a traceback unless ``--verbose`` asks for it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional, TypeVar
@@ -29,8 +30,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# piped output (CI logs, `| less`) gets room for full digests instead of rich's 80-column default
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 T = TypeVar("T")
 
 RegistryOption = Annotated[
@@ -116,7 +118,8 @@ def push(
             tags=tag, protected_tags=protected_tag, dockerfile=dockerfile, build_env=build_env,
             platform=platform, no_cache=no_cache, base_image=base_image, registry=registry, verbose=verbose,
         )  # fmt: skip
-        return push_executor(settings, CliReporter(err, verbose=verbose, quiet=as_json))
+        with CliReporter(err, verbose=verbose, quiet=as_json) as reporter:
+            return push_executor(settings, reporter)
 
     result = _run(action, as_json=as_json, verbose=verbose)
     render_push(result, out, err, as_json=as_json)

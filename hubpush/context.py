@@ -13,6 +13,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -77,6 +78,32 @@ def context_files(root: Path, dockerfile: str | None) -> list[str]:
     return sorted(f for f in files if not f.split("/")[0] in ALWAYS_EXCLUDED)
 
 
+def content_timestamp(root: Path, files: list[str]) -> str:
+    """When the executor's content last changed: ``SOURCE_DATE_EPOCH`` if set (the
+    reproducible-builds convention), else the newest modification time in the context.
+
+    Used for the ``org.opencontainers.image.created`` label instead of "now", so an
+    unchanged folder rebuilds to the very same image: every build step stays cached and a
+    re-push moves no tag to a new digest.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        newest = int(epoch)
+    else:
+        newest = max((int((root / rel).lstat().st_mtime) for rel in files if (root / rel).exists()), default=0)
+    return datetime.fromtimestamp(newest, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _widen_pipe(fd: int, size: int) -> None:
+    """Linux pipes hold 64 KiB by default; a larger one lets the tar writer run ahead of the upload."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError):
+        pass  # not Linux, or above /proc/sys/fs/pipe-max-size: the default pipe works, only slower
+
+
 class BuildContext:
     """The context as a tar *stream*: written by a thread into a pipe, read in chunks by the upload.
 
@@ -94,6 +121,7 @@ class BuildContext:
         if rendered_dockerfile is not None:
             self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile), self._dockerignore_hiding_rendered_dockerfile()]
         read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd, self.CHUNK)
         self._reader = os.fdopen(read_fd, "rb")
         self._writer = os.fdopen(write_fd, "wb")
         self._error: BaseException | None = None
@@ -129,7 +157,9 @@ class BuildContext:
 
     def _write(self) -> None:
         try:
-            with self._writer, tarfile.open(fileobj=self._writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            # 1 MiB buffers instead of tarfile's 10-16 KiB: a tenth of the syscalls, measurably faster builds
+            with self._writer, tarfile.open(fileobj=self._writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=self.CHUNK) as tar:
+                tar.copybufsize = self.CHUNK
                 for rel in self.files:
                     try:
                         tar.add(self.root / rel, arcname=rel, recursive=False)

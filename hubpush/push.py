@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import __version__
 from .builder import BuildRequest, DockerBuilder
-from .context import RENDERED_DOCKERFILE, BuildContext, render_dockerfile
+from .context import RENDERED_DOCKERFILE, BuildContext, content_timestamp, render_dockerfile
 from .errors import ConcurrentPushError, HubpushError, PushFailedError
 from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
 from .metadata import ExecutorMetadata, Visibility, utc_now
@@ -85,13 +85,13 @@ class PushResult:
         return data
 
 
-def image_labels(folder: ExecutorFolder, name: str, repository: str) -> dict[str, str]:
+def image_labels(folder: ExecutorFolder, name: str, repository: str, created: str) -> dict[str, str]:
     """OCI labels from config.yml / manifest.yml, plus hubpush's own. Never the secret."""
     labels = {
         "org.opencontainers.image.title": name,
         "org.opencontainers.image.description": folder.description,
         "org.opencontainers.image.source": folder.source,
-        "org.opencontainers.image.created": utc_now(),
+        "org.opencontainers.image.created": created,
         "org.opencontainers.image.version": folder.version,
         "io.hubpush.name": name,
         "io.hubpush.repository": repository,
@@ -227,7 +227,7 @@ def _build(
                 context=context.chunks(),
                 dockerfile=folder.dockerfile_in_context or RENDERED_DOCKERFILE,
                 tag=f"{image}:{tags[0]}",
-                labels=image_labels(folder, name, repository),
+                labels=image_labels(folder, name, repository, content_timestamp(folder.path, context.files)),
                 buildargs=settings.build_env,
                 nocache=settings.no_cache,
                 platform=settings.platform,

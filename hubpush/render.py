@@ -50,6 +50,12 @@ class CliReporter:
                 self._status.start()
             self._status.update(Text(line[:120], style="dim"))
 
+    def __enter__(self) -> "CliReporter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_status()  # the transient status line must be gone before results or errors print
+
     def warn(self, message: str) -> None:
         if not self.quiet:
             self.console.print(f"[yellow]Warning:[/] {message}", highlight=False)

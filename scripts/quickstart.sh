@@ -11,7 +11,7 @@ REGISTRY="localhost:$PORT"
 EXAMPLE=examples/hello-executor
 NAME=HelloExecutor
 IMAGE="$REGISTRY/hello-executor:latest"
-say() { printf '\n\033[1;36m==> %s\033[0m\n' "$*" >&2; }
+if [ -t 2 ]; then say() { printf '\n\033[1;36m==> %s\033[0m\n' "$*" >&2; }; else say() { printf '\n==> %s\n' "$*" >&2; }; fi
 
 bash scripts/bootstrap.sh
 bash scripts/python-env.sh

@@ -225,3 +225,20 @@ def test_registry_namespace_prefixes_images_and_metadata(hubpush, refused, make_
     assert hubpush("show", name, "--registry", team).exit_code == 0
     refused("show", name, "--registry", f"{registry.address}/team-b", code=20, says="No executor named")
     refused("push", folder, "--registry", f"{registry.address}/Team_A", code=4, says="not a valid repository path")
+
+
+def test_an_unchanged_folder_rebuilds_to_the_same_digest(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    first = push_ok(hubpush, folder, "-t", "a")
+    again = push_ok(hubpush, folder, "--force-update", name, "-t", "b")
+    assert again["digest"] == first["digest"]  # nothing changed, so no tag moves to a new image
+    (folder / "executor.py").write_text("# changed\n")
+    changed = push_ok(hubpush, folder, "--force-update", name, "-t", "c")
+    assert changed["digest"] != first["digest"]
+
+
+def test_created_label_follows_source_date_epoch(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    push_ok(hubpush, folder, env={"SOURCE_DATE_EPOCH": "1700000000"})
+    labels = registry.image_config(repository_for(name), "latest")["config"]["Labels"]
+    assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
