@@ -78,7 +78,7 @@ class ExecutorFolder:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader)  # noqa: S506 (safe subclass)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -119,7 +119,8 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
         raise InvalidExecutorConfigError(
             f"{config_path} has no 'jtype'; add 'jtype: YourExecutorClass' naming the Executor class."
         )
-    metas = config.get("metas") if isinstance(config.get("metas"), dict) else {}
+    raw_metas = config.get("metas")
+    metas: dict[str, Any] = raw_metas if isinstance(raw_metas, dict) else {}
 
     name = _text(metas.get("name")) or _text(manifest.get("name"))
     if not name:

@@ -58,7 +58,7 @@ class ExecutorMetadata:
         return json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
 
     @classmethod
-    def from_json(cls, raw: bytes, *, where: str) -> "ExecutorMetadata":
+    def from_json(cls, raw: bytes, *, where: str) -> ExecutorMetadata:
         try:
             data: dict[str, Any] = json.loads(raw)
             return cls(
@@ -80,7 +80,7 @@ class ExecutorMetadata:
                 "repair or delete it with the registry's API before pushing again."
             ) from None
 
-    def absorb(self, latest: "ExecutorMetadata") -> None:
+    def absorb(self, latest: ExecutorMetadata) -> None:
         """Keep what a concurrent push of the same executor recorded since we read it:
         its tags and history, and the union of protected tags (protection is never lost)."""
         self.tags = dict(latest.tags)

@@ -6,6 +6,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.status import Status
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -31,7 +32,7 @@ class CliReporter:
         self.console = console
         self.verbose = verbose
         self.quiet = quiet
-        self._status = None
+        self._status: Status | None = None
 
     def step(self, message: str) -> None:
         if self.quiet:
@@ -50,7 +51,7 @@ class CliReporter:
                 self._status.start()
             self._status.update(Text(line[:120], style="dim"))
 
-    def __enter__(self) -> "CliReporter":
+    def __enter__(self) -> CliReporter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -189,4 +189,4 @@ def may_read(metadata: ExecutorMetadata, secret: str | None) -> bool:
     """Public executors are readable by anyone; private ones only with their secret."""
     if metadata.visibility is Visibility.PUBLIC:
         return True
-    return bool(secret) and verify_secret(secret, metadata.secret_hash)
+    return secret is not None and verify_secret(secret, metadata.secret_hash)

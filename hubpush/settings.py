@@ -64,7 +64,7 @@ class PushSettings:
         base_image: str | None = None,
         registry: str | None = None,
         verbose: bool = False,
-    ) -> "PushSettings":
+    ) -> PushSettings:
         visibility = visibility_from_flags(public, private)
         secret_from_env = False
         registry = DEFAULT_REGISTRY if registry is None else registry

@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/python-env.sh
 
+# static checks first: cheap, and they catch what a test may not reach
+echo "==> ruff and mypy" >&2
+.venv/bin/ruff check hubpush tests bench
+.venv/bin/mypy hubpush
+
 # Ryuk (testcontainers' reaper) cannot be pulled on air-gapped machines; fixtures clean up.
 export TESTCONTAINERS_RYUK_DISABLED=true
 exec .venv/bin/python -m pytest "$@"

@@ -43,7 +43,7 @@ def docker_client():
     try:
         client = docker.from_env(version="auto")
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"integration tests need a Docker engine (run scripts/test.sh, which starts one): {exc}")
     return client
 

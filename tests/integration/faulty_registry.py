@@ -55,7 +55,7 @@ class FaultyRegistryProxy:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.address = f"localhost:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "FaultyRegistryProxy":
+    def __enter__(self) -> FaultyRegistryProxy:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from hubpush.rules import repository_for
 from tests.conftest import unique_name

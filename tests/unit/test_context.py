@@ -67,11 +67,13 @@ def test_archive_streams_in_bounded_chunks_with_the_rendered_dockerfile(tmp_path
     with BuildContext(folder, "FROM scratch\n") as context:
         chunks = list(context.chunks())
     assert max(len(c) for c in chunks) <= BuildContext.CHUNK  # never more than one chunk at a time
-    archive = tarfile.open(fileobj=io.BytesIO(b"".join(chunks)))
-    names = archive.getnames()
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+        names = archive.getnames()
+        rendered = archive.extractfile(RENDERED_DOCKERFILE).read()
+        weights_size = archive.getmember("weights.bin").size
     assert RENDERED_DOCKERFILE in names and "config.yml" in names and "weights.bin" in names
-    assert archive.extractfile(RENDERED_DOCKERFILE).read() == b"FROM scratch\n"
-    assert archive.getmember("weights.bin").size == 3 * BuildContext.CHUNK + 123
+    assert rendered == b"FROM scratch\n"
+    assert weights_size == 3 * BuildContext.CHUNK + 123
     assert not any(n.startswith(".git") for n in names)
 
 
