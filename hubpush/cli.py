@@ -14,6 +14,7 @@ from typing import Annotated, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .errors import HubpushError
@@ -54,7 +55,7 @@ def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
         else:
             if exc.detail:
                 err.print(exc.detail, markup=False, highlight=False, style="dim")
-            err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("Interrupted.")
@@ -66,7 +67,7 @@ def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
         if as_json:
             emit_json({"error": {"kind": "internal", "message": message, "exit_code": INTERNAL_ERROR_EXIT}})
         else:
-            err.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+            err.print(Text.assemble(("Error: ", "bold red"), message), highlight=False)
         raise typer.Exit(INTERNAL_ERROR_EXIT) from None
 
 

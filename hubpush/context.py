@@ -12,7 +12,7 @@ import os
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -47,35 +47,55 @@ def render_dockerfile(folder: ExecutorFolder, base_image: str, build_env_keys: l
     )
 
 
-def context_files(root: Path, dockerfile: str | None) -> list[str]:
-    """Relative paths of the files that go into the build context, sorted."""
-    dockerignore = root / ".dockerignore"
-    gitignore = root / ".gitignore"
-    if dockerignore.is_file():
-        patterns = [
-            line.strip()
-            for line in dockerignore.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-        files = set(exclude_paths(str(root), [*patterns, *ALWAYS_EXCLUDED], dockerfile=dockerfile))
+def _read_ignore_file(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise BuildContextError(f"{path} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()) -> list[str]:
+    """Relative paths (files, folders, symlinks) that go into the build context, sorted.
+
+    ``.dockerignore`` patterns (Docker's own matcher) if the folder has one, else ``.gitignore``
+    patterns (git's matcher). ``.git`` and ``.hubpush`` at any depth, and every path in ``never``
+    (e.g. the secret cache, should it live inside the folder), are left out whatever the files say.
+    """
+    hidden = {p.resolve().relative_to(root).as_posix() for p in never if p.resolve().is_relative_to(root)}
+    if (root / ".dockerignore").is_file():
+        always = [pattern for name in ALWAYS_EXCLUDED for pattern in (name, f"**/{name}")]
+        patterns = [*_read_ignore_file(root / ".dockerignore"), *always]
+        files = set(exclude_paths(str(root), patterns, dockerfile=dockerfile))
     else:
-        spec = pathspec.GitIgnoreSpec.from_lines(gitignore.read_text(encoding="utf-8").splitlines()) if gitignore.is_file() else None
+        gitignore = root / ".gitignore"
+        spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore)) if gitignore.is_file() else None
         files = set()
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders, like docker
             rel_dir = Path(dirpath).relative_to(root)
-            dirnames[:] = [
-                d for d in dirnames
-                if d not in ALWAYS_EXCLUDED and not (spec and spec.match_file((rel_dir / d).as_posix() + "/"))
-            ]
+            kept = []
+            for name in dirnames:
+                rel = (rel_dir / name).as_posix()
+                if name in ALWAYS_EXCLUDED or (spec and spec.match_file(rel + "/")):
+                    continue
+                files.add(rel)  # the folder itself (kept even when empty) or the symlink
+                if not (Path(dirpath) / name).is_symlink():
+                    kept.append(name)
+            dirnames[:] = kept
             for name in filenames:
                 rel = (rel_dir / name).as_posix()
-                if name in ALWAYS_EXCLUDED or (spec and spec.match_file(rel)):
-                    continue
-                files.add(rel)
-    # the Dockerfile must reach the daemon even when an ignore file names it
-    if dockerfile:
+                if name not in ALWAYS_EXCLUDED and not (spec and spec.match_file(rel)):
+                    files.add(rel)
+    if dockerfile:  # the Dockerfile must reach the engine even when an ignore file names it
         files.add(dockerfile)
-    return sorted(f for f in files if f.split("/")[0] not in ALWAYS_EXCLUDED)
+
+    def sent(path: str) -> bool:
+        parts = path.split("/")
+        if any(part in ALWAYS_EXCLUDED for part in parts):
+            return False
+        return not any(path == h or path.startswith(h + "/") for h in hidden)
+
+    return sorted(f for f in files if sent(f))
 
 
 def content_timestamp(root: Path, files: list[str]) -> str:
@@ -114,9 +134,9 @@ class BuildContext:
 
     CHUNK = 1024 * 1024
 
-    def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None) -> None:
+    def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None, never: Sequence[Path] = ()) -> None:
         self.root = folder.path
-        self.files = context_files(folder.path, folder.dockerfile_in_context)
+        self.files = context_files(folder.path, folder.dockerfile_in_context, never)
         self.extra: list[tuple[str, str]] = []
         if rendered_dockerfile is not None:
             self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile), self._dockerignore_hiding_rendered_dockerfile()]
@@ -133,7 +153,7 @@ class BuildContext:
         own = None
         if ".dockerignore" in self.files:
             self.files.remove(".dockerignore")
-            own = (self.root / ".dockerignore").read_text(encoding="utf-8")
+            own = (self.root / ".dockerignore").read_text(encoding="utf-8", errors="replace")
         lines = [own or "", f"# added by hubpush\n{RENDERED_DOCKERFILE}"]
         if own is None:
             lines.append(".dockerignore")

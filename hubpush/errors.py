@@ -39,6 +39,11 @@ class InvalidRegistryAddressError(HubpushError):
     kind = "invalid-registry-address"
 
 
+class InvalidBaseImageError(HubpushError):
+    exit_code = 5
+    kind = "invalid-base-image"
+
+
 # --- the executor folder ------------------------------------------------------------
 class ExecutorFolderNotFoundError(HubpushError):
     exit_code = 10
@@ -113,6 +118,13 @@ class ConcurrentPushError(HubpushError):
 
     exit_code = 25
     kind = "concurrent-push"
+
+
+class SecretCacheError(HubpushError):
+    """The local secret cache cannot be read or written."""
+
+    exit_code = 26
+    kind = "secret-cache"
 
 
 # --- infrastructure ------------------------------------------------------------------

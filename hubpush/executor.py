@@ -93,8 +93,18 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+def _text(value: Any, key: str, where: Path, *, names_a_thing: bool = False) -> str:
+    """A YAML scalar as text. ``names_a_thing`` (names, classes) demands a string: YAML reads
+    ``name: true`` or ``name: 1e3`` as other types, and hubpush will not guess what was meant."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if not names_a_thing and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidExecutorConfigError(
+        f"'{key}' in {where} must be a plain text value, not {type(value).__name__} {value!r}; quote it."
+    )
 
 
 def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorFolder:
@@ -114,15 +124,23 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
     config = _read_yaml(config_path)
     manifest = _read_yaml(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).is_file() else {}
 
-    jtype = _text(config.get("jtype") or config.get("__tag__"))
+    jtype = _text(config.get("jtype") or config.get("__tag__"), "jtype", config_path, names_a_thing=True)
     if not jtype:
         raise InvalidExecutorConfigError(
             f"{config_path} has no 'jtype'; add 'jtype: YourExecutorClass' naming the Executor class."
         )
     raw_metas = config.get("metas")
     metas: dict[str, Any] = raw_metas if isinstance(raw_metas, dict) else {}
+    manifest_path = folder / MANIFEST_FILE
 
-    name = _text(metas.get("name")) or _text(manifest.get("name"))
+    def field(key: str, *legacy_keys: str, names_a_thing: bool = False) -> str:
+        """``metas.KEY`` from config.yml, else the legacy manifest.yml keys."""
+        found = _text(metas.get(key), f"metas.{key}", config_path, names_a_thing=names_a_thing)
+        for legacy in legacy_keys:
+            found = found or _text(manifest.get(legacy), legacy, manifest_path, names_a_thing=names_a_thing)
+        return found
+
+    name = field("name", "name", names_a_thing=True)
     if not name:
         raise ExecutorNameMissingError(
             f"No executor name found in {folder}: add 'metas: {{name: YourExecutorName}}' to {CONFIG_FILE}."
@@ -133,9 +151,9 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
         path=folder,
         name=name,
         jtype=jtype,
-        description=_text(metas.get("description")) or _text(manifest.get("description")),
-        version=_text(metas.get("version")) or _text(manifest.get("version")),
-        source=_text(metas.get("url")) or _text(manifest.get("url")) or _text(manifest.get("repo")),
+        description=field("description", "description"),
+        version=field("version", "version"),
+        source=field("url", "url", "repo"),
         dockerfile=_find_dockerfile(folder, dockerfile),
         has_requirements=(folder / REQUIREMENTS_FILE).is_file(),
         requirement_vars=_requirement_vars(folder / REQUIREMENTS_FILE),
@@ -161,8 +179,12 @@ def _find_dockerfile(folder: Path, requested: str | None) -> Path | None:
 def _requirement_vars(requirements: Path) -> list[str]:
     if not requirements.is_file():
         return []
+    try:
+        text = requirements.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InvalidExecutorConfigError(f"{requirements} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
     found: list[str] = []
-    for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         if line.lstrip().startswith("#"):
             continue
         found.extend(_REQUIREMENT_VAR.findall(line))
@@ -174,7 +196,7 @@ def parse_build_env(items: list[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not _BUILD_ENV_KEY.match(key):
+        if not sep or not _BUILD_ENV_KEY.fullmatch(key):
             raise InvalidBuildEnvError(
                 f"--build-env {item.split('=')[0]!r}... is not KEY=VALUE with KEY made of letters, digits and '_'; "
                 "write it as --build-env KEY=VALUE."

@@ -55,3 +55,10 @@ class MetadataStore:
         }
         raw = json.dumps(manifest, sort_keys=True).encode("utf-8")
         return self.registry.put_manifest(meta_repo, METADATA_TAG, raw, OCI_MANIFEST)
+
+    def delete(self, repository: str) -> bool:
+        """Remove the executor's metadata (undoing a first publish that pushed nothing).
+        False when the registry does not allow deletes."""
+        meta_repo = metadata_repository(repository)
+        manifest = self.registry.get_manifest(meta_repo, METADATA_TAG)
+        return manifest is None or self.registry.delete_manifest(meta_repo, manifest.digest)

@@ -17,7 +17,9 @@ Order matters and is the point of this module:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from . import __version__
@@ -138,14 +140,21 @@ def push_executor(
         visibility=settings.visibility,
     )
     decision = decide_push(request, current, registry.list_tags(repository), registry=registry.location)
+    if current is not None and current.name != name:
+        # `--force-update tags_hasher` reaches `TagsHasher` (same repository): keep the recorded NAME
+        warnings.append(f"{name!r} is executor {current.name!r} (repository {repository}); updating it under that name.")
+        name = current.name
     builder = DockerBuilder()
 
     # 3. build
     image = f"{registry.location}/{repository}"
     reporter.step(f"Building {image}:{decision.tags[0]} from {folder.path}")
-    _build(builder, settings, folder, rendered, image, name, repository, decision.tags, reporter)
+    # the secret cache never enters a build context, even when someone keeps it inside the folder
+    never_sent = [secret_store.path.parent]
+    _build(builder, settings, folder, rendered, never_sent, image, name, repository, decision.tags, reporter)
 
     # 4. metadata intent, before any tag moves
+    previous = copy.deepcopy(current)  # restored byte for byte if the push ends up moving no tag
     new_secret = None
     if decision.is_first_publish:
         new_secret = generate_secret()
@@ -157,6 +166,7 @@ def push_executor(
         metadata = _updated_metadata(current, folder, decision)
         if settings.secret and not settings.secret_from_env:  # verified: remember it on this machine too
             secret_store.put(registry.location, repository, settings.secret)
+    first_tag_before = _digest_of(registry, repository, decision.tags[0])
     wrote_intent = False
     try:
         reporter.step("Recording metadata")
@@ -169,12 +179,8 @@ def push_executor(
         # 6. final metadata
         metadata = _write_result(store, metadata, decision.tags, digest)
     except HubpushError as exc:
-        if decision.is_first_publish and wrote_intent and not isinstance(exc, ConcurrentPushError):
-            exc.message += (
-                f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
-                f"on this machine (its secret is cached in {secret_store.path})."
-            )
-            exc.args = (exc.message,)
+        if wrote_intent and not isinstance(exc, ConcurrentPushError):
+            _explain_failed_push(exc, store, registry, secret_store, previous, name, repository, decision, first_tag_before)
         raise
     if metadata.visibility is Visibility.PRIVATE:
         # honest about the limit: a plain registry serves every image to whoever can reach it
@@ -214,6 +220,7 @@ def _build(
     settings: PushSettings,
     folder: ExecutorFolder,
     rendered: str | None,
+    never_sent: list[Path],
     image: str,
     name: str,
     repository: str,
@@ -221,7 +228,7 @@ def _build(
     reporter: Reporter,
 ) -> None:
     """Build once, tag the image locally under every tag of the push."""
-    with BuildContext(folder, rendered) as context:
+    with BuildContext(folder, rendered, never_sent) as context:
         image_id = builder.build(
             BuildRequest(
                 context=context.chunks(),
@@ -243,6 +250,46 @@ def _updated_metadata(current: ExecutorMetadata, folder: ExecutorFolder, decisio
     current.protected_tags = decision.protected_tags
     current.description = folder.description or current.description
     return current
+
+
+def _digest_of(registry: RegistryClient, repository: str, tag: str) -> str | None:
+    manifest = registry.get_manifest(repository, tag)
+    return manifest.digest if manifest else None
+
+
+def _explain_failed_push(
+    exc: HubpushError,
+    store: MetadataStore,
+    registry: RegistryClient,
+    secret_store: SecretStore,
+    previous: ExecutorMetadata | None,
+    name: str,
+    repository: str,
+    decision: PushDecision,
+    first_tag_before: str | None,
+) -> None:
+    """After the intent was written, a push failed. If no tag moved, put the metadata back
+    as it was (the registry is then unchanged); otherwise say how to finish the job."""
+    try:
+        if _digest_of(registry, repository, decision.tags[0]) != first_tag_before:
+            undone = False  # a tag moved: the intent (protected tags!) must stay
+        elif previous is not None:
+            store.write(previous)
+            undone = True
+        else:
+            undone = store.delete(repository)
+    except HubpushError:
+        undone = False  # the registry is gone too: leave the intent, it errs on the safe side
+    if undone:
+        if decision.is_first_publish:
+            secret_store.forget(registry.location, repository)
+        exc.message += " No tag was pushed and the registry's metadata is back as it was."
+    elif decision.is_first_publish:
+        exc.message += (
+            f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
+            f"on this machine (its secret is cached in {secret_store.path})."
+        )
+    exc.args = (exc.message,)
 
 
 def _write_intent(store: MetadataStore, metadata: ExecutorMetadata) -> None:

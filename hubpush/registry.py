@@ -92,7 +92,7 @@ def parse_registry_address(address: str) -> tuple[str, str, str]:
         raise InvalidRegistryAddressError(f"--registry {given!r} is not HOST[:PORT][/NAMESPACE]; write e.g. localhost:5000.")
     namespace = parsed.path.strip("/")
     parts = namespace.split("/") if namespace else []
-    if not all(_PATH_COMPONENT.match(part) for part in parts):
+    if not all(_PATH_COMPONENT.fullmatch(part) for part in parts):
         raise InvalidRegistryAddressError(
             f"{namespace!r} in --registry {given} is not a valid repository path: use lower-case letters, "
             "digits and '.', '_', '-' separated by '/'."
@@ -253,6 +253,15 @@ class RegistryClient:
         if response.status_code not in (200, 201):
             raise self._fail(response, f"store manifest {repository}:{reference}")
         return response.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest; False when the registry does not allow deletes (registry:2's default)."""
+        response = self._request("DELETE", f"/v2/{self._path(repository)}/manifests/{digest}")
+        if response.status_code in (200, 202):
+            return True
+        if response.status_code in (404, 405):
+            return False
+        raise self._fail(response, f"delete manifest {digest} of {repository}")
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a small blob (metadata documents) in one request; return its digest."""

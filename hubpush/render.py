@@ -38,7 +38,7 @@ class CliReporter:
         if self.quiet:
             return
         self._stop_status()
-        self.console.print(f"[bold cyan]==>[/] {message}", highlight=False)
+        self.console.print(Text.assemble(("==> ", "bold cyan"), message), highlight=False)
 
     def log(self, line: str) -> None:
         if self.quiet:
@@ -59,7 +59,7 @@ class CliReporter:
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+            self.console.print(Text.assemble(("Warning: ", "yellow"), message), highlight=False)
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -68,23 +68,23 @@ class CliReporter:
 
 
 def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool) -> None:
+    """The result panel (stdout), then warnings (stderr). Every user-controlled string goes in
+    as :class:`~rich.text.Text`, never as markup, so brackets in names or paths print as typed."""
     if as_json:
         emit_json(result.to_dict())
         return
-    for warning in result.warnings:
-        err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    table.add_row("NAME", f"{result.name}   (repository {result.registry}/{result.repository})")
+    table.add_row("NAME", Text(f"{result.name}   (repository {result.registry}/{result.repository})"))
     if result.secret:
         table.add_row("SECRET", Text(result.secret, style="bold magenta"))
         table.add_row("", Text(f"Keep it safe: it is the only way to update this executor. Cached for you in {result.secret_cache}.", style="yellow"))
-    table.add_row("VISIBILITY", result.visibility.value)
-    table.add_row("DIGEST", result.digest)
-    table.add_row("TAGS", "\n".join(result.image_references))
+    table.add_row("VISIBILITY", Text(result.visibility.value))
+    table.add_row("DIGEST", Text(result.digest))
+    table.add_row("TAGS", Text("\n".join(result.image_references)))
     if result.protected_tags:
-        table.add_row("PROTECTED", ", ".join(result.protected_tags))
+        table.add_row("PROTECTED", Text(", ".join(result.protected_tags)))
     first = result.image_references[0]
     usage = Text.assemble(
         ("Use it:\n", "bold"),
@@ -94,8 +94,10 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
         f"uses: docker://{first}",
     )
     title = "Published" if result.first_publish else "Updated"
-    out.print(Panel(table, title=f"{title} {result.name}", expand=False))
+    out.print(Panel(table, title=Text(f"{title} {result.name}"), expand=False))
     out.print(usage)
+    for warning in result.warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), warning))
 
 
 def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
@@ -104,13 +106,13 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
         emit_json(data)
         return
     meta = view.metadata
-    out.print(f"[bold]{meta.name}[/]  {data['repository']}  ({meta.visibility.value})", highlight=False)
+    out.print(Text.assemble((meta.name, "bold"), f"  {data['repository']}  ({meta.visibility.value})"))
     if meta.description:
-        out.print(meta.description, highlight=False)
+        out.print(Text(meta.description))
     table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
     for tag, record in sorted(meta.tags.items()):
-        table.add_row(tag, record.digest, record.pushed_at, "yes" if tag in meta.protected_tags else "")
+        table.add_row(Text(tag), Text(record.digest), Text(record.pushed_at), "yes" if tag in meta.protected_tags else "")
     out.print(table)
     untracked = sorted(set(view.registry_tags) - set(meta.tags))
     if untracked:
-        out.print(f"[yellow]Tags in the registry that hubpush did not push:[/] {', '.join(untracked)}", highlight=False)
+        out.print(Text.assemble(("Tags in the registry that hubpush did not push: ", "yellow"), ", ".join(untracked)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .errors import (
     ConflictingFlagsError,
     ExecutorNotFoundError,
+    InvalidBaseImageError,
     InvalidExecutorNameError,
     InvalidTagError,
     NameTakenError,
@@ -27,6 +28,11 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Docker / OCI tag grammar.
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DEFAULT_TAG = "latest"
+#: A Docker image reference: [registry[:port]/]path[:tag][@digest], path components lower case.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+IMAGE_REFERENCE_PATTERN = re.compile(
+    rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?"
+)
 #: Repository namespace that holds the metadata artifacts, one repository per executor.
 METADATA_NAMESPACE = "hubpush-meta"
 #: The metadata artifact's tag inside its repository.
@@ -34,7 +40,7 @@ METADATA_TAG = "current"
 
 
 def validate_name(name: str) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidExecutorNameError(
             f"Executor name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
             "starting and ending with a letter or digit."
@@ -66,12 +72,21 @@ def metadata_repository(repository: str) -> str:
 
 
 def validate_tag(tag: str) -> str:
-    if not TAG_PATTERN.match(tag):
+    if not TAG_PATTERN.fullmatch(tag):
         raise InvalidTagError(
             f"Tag {tag!r} is not valid: use up to 128 letters, digits, '_', '.' or '-', "
             "not starting with '.' or '-'."
         )
     return tag
+
+
+def validate_image_reference(reference: str) -> str:
+    """A base image named on the command line; it goes into a Dockerfile, so nothing else may."""
+    if not IMAGE_REFERENCE_PATTERN.fullmatch(reference):
+        raise InvalidBaseImageError(
+            f"Base image {reference!r} is not an image reference; write it as [REGISTRY/]NAME[:TAG], e.g. jinaai/jina:latest."
+        )
+    return reference
 
 
 def requested_tags(tags: list[str], protected_tags: list[str]) -> list[str]:

@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import SecretCacheError
+
 
 def default_config_dir() -> Path:
     if os.environ.get("HUBPUSH_CONFIG_DIR"):
@@ -30,22 +32,51 @@ class SecretStore:
         return f"{registry}/{repository}"
 
     def _load(self) -> dict[str, str]:
+        """The cache's contents; a damaged cache is refused, never silently replaced,
+        because it may hold the only copy of other executors' secrets."""
+        if not self.path.exists():
+            return {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise SecretCacheError(
+                f"The secret cache {self.path} cannot be read ({exc.__class__.__name__}); repair or move it "
+                "(it may hold other executors' secrets), or point HUBPUSH_CONFIG_DIR elsewhere."
+            ) from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise SecretCacheError(
+                f"The secret cache {self.path} is not a JSON object of secrets; repair or move it, "
+                "or point HUBPUSH_CONFIG_DIR elsewhere."
+            )
+        return data
 
     def get(self, registry: str, repository: str) -> str | None:
         return self._load().get(self.key(registry, repository))
+
+    def forget(self, registry: str, repository: str) -> None:
+        """Drop a secret whose executor was never published after all."""
+        data = self._load()
+        if data.pop(self.key(registry, repository), None) is not None:
+            self._save(data)
 
     def put(self, registry: str, repository: str, secret: str) -> None:
         """Remember ``secret``; written atomically, never readable by other users."""
         data = self._load()
         data[self.key(registry, repository)] = secret
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.path.parent, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".secrets-")  # mkstemp creates 0600
+        self._save(data)
+
+    def _save(self, data: dict[str, str]) -> None:
+        folder = self.path.parent
+        try:
+            if not folder.exists():
+                # created private; an existing folder's permissions are its owner's business
+                folder.mkdir(mode=0o700, parents=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secrets-")  # mkstemp creates 0600
+        except OSError as exc:
+            raise SecretCacheError(
+                f"The secret cache folder {folder} cannot be written ({exc.strerror or exc}); "
+                "point HUBPUSH_CONFIG_DIR at a folder you own."
+            ) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=2, sort_keys=True)

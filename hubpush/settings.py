@@ -14,7 +14,7 @@ from .errors import SecretWithoutForceUpdateError
 from .executor import parse_build_env
 from .metadata import Visibility
 from .registry import parse_registry_address
-from .rules import validate_name, validate_tag, visibility_from_flags
+from .rules import validate_image_reference, validate_name, validate_tag, visibility_from_flags
 
 DEFAULT_REGISTRY = "localhost:5000"
 DEFAULT_BASE_IMAGE = "jinaai/jina:latest"
@@ -80,6 +80,10 @@ class PushSettings:
                 secret, secret_from_env = os.environ[SECRET_ENV], True
         for tag in [*(tags or []), *(protected_tags or [])]:
             validate_tag(tag)
+        base_image_env = os.environ.get(BASE_IMAGE_ENV) or None
+        for reference in (base_image, base_image_env):
+            if reference:
+                validate_image_reference(reference)
         return cls(
             path=path,
             registry=registry,
@@ -94,6 +98,6 @@ class PushSettings:
             platform=platform,
             no_cache=no_cache,
             base_image_flag=base_image,
-            base_image_env=os.environ.get(BASE_IMAGE_ENV) or None,
+            base_image_env=base_image_env,
             verbose=verbose,
         )

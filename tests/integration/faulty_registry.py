@@ -13,10 +13,14 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 
 class FaultyRegistryProxy:
-    def __init__(self, upstream: str, refuse_blob_uploads_to: str) -> None:
+    def __init__(self, upstream: str, refuse_blob_uploads_to: str | None = None, watch_manifests_of: str | None = None) -> None:
         self.upstream = f"http://{upstream}"
-        self.refused_prefix = f"/v2/{refuse_blob_uploads_to}/blobs/uploads/"
+        self.refused_prefix = f"/v2/{refuse_blob_uploads_to}/blobs/uploads/" if refuse_blob_uploads_to else None
         self.refused = 0
+        #: for each image manifest PUT to `watch_manifests_of`: (tag, the executor's metadata at that moment)
+        self.watched_prefix = f"/v2/{watch_manifests_of}/manifests/" if watch_manifests_of else None
+        self.watch_repository = watch_manifests_of
+        self.manifest_puts: list[tuple[str, dict | None]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,7 +30,9 @@ class FaultyRegistryProxy:
                 pass
 
             def _forward(self) -> None:
-                if self.command == "POST" and self.path.startswith(proxy.refused_prefix):
+                if self.command == "PUT" and proxy.watched_prefix and self.path.startswith(proxy.watched_prefix):
+                    proxy.manifest_puts.append((self.path.rsplit("/", 1)[1], proxy.metadata_now()))
+                if self.command == "POST" and proxy.refused_prefix and self.path.startswith(proxy.refused_prefix):
                     proxy.refused += 1
                     body = b'{"errors":[{"code":"DENIED","message":"blob uploads refused by the test proxy"}]}'
                     self.send_response(403)
@@ -54,6 +60,14 @@ class FaultyRegistryProxy:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.address = f"localhost:{self._server.server_address[1]}"
+
+    def metadata_now(self) -> dict | None:
+        """The executor's metadata document as the registry holds it right now."""
+        meta = f"{self.upstream}/v2/hubpush-meta/{self.watch_repository}"
+        response = requests.get(f"{meta}/manifests/current", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}, timeout=10)
+        if response.status_code != 200:
+            return None
+        return requests.get(f"{meta}/blobs/{response.json()['config']['digest']}", timeout=10).json()
 
     def __enter__(self) -> FaultyRegistryProxy:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -74,7 +74,8 @@ def test_dash_f_errors(refused, make_executor, dockerfile, fragment):
 
 def test_requirement_variables_need_build_env(refused, make_executor):
     folder, _ = make_executor(files={"requirements.txt": "private-pkg @ git+https://${GIT_TOKEN}@git.example/p.git\n"})
-    refused("push", folder, code=17, says="--build-env GIT_TOKEN=...")
+    # the base image does not exist: a build that started anyway would end in exit 33, not 17
+    refused("push", folder, "--base-image", "no-such/base:1", code=17, says="--build-env GIT_TOKEN=...")
     refused("push", folder, "--build-env", "GIT-TOKEN", code=16, says="KEY=VALUE")
 
 
@@ -178,11 +179,44 @@ def test_errors_inside_dockers_push_stream_are_push_failures(hubpush, make_execu
     repository = repository_for(name)
     with FaultyRegistryProxy(registry.address, refuse_blob_uploads_to=repository) as proxy:
         result = hubpush("push", folder, env={"HUBPUSH_REGISTRY": proxy.address})
+    assert proxy.refused > 0
     assert result.exit_code == 34, result.stderr
     assert "Pushing" in result.stderr and "failed" in result.stderr
-    assert f"--force-update {name}" in result.stderr  # first publish: the NAME stays reserved for this machine
+    # registry:2 refuses deletes by default, so the first publish's metadata stays: the NAME is reserved
+    assert f"--force-update {name}" in result.stderr
     assert registry.tags(repository) is None  # no image tag was created
     assert registry.metadata(repository)["tags"] == {}
+
+
+def test_a_failed_update_leaves_the_registry_exactly_as_it_was(hubpush, make_executor, registry):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    first = push_ok(hubpush, folder, "-t", "v1")
+    (folder / "executor.py").write_text("# new layer content\n")
+    before = registry.snapshot()
+    with FaultyRegistryProxy(registry.address, refuse_blob_uploads_to=repository) as proxy:
+        result = hubpush("push", folder, "--force-update", name, "--secret", first["secret"], "--private",
+                         "--protected-tag", "v2", env={"HUBPUSH_REGISTRY": proxy.address})  # fmt: skip
+    assert result.exit_code == 34, result.stderr
+    assert "back as it was" in result.stderr
+    assert registry.snapshot() == before  # metadata digest included: visibility and protection not changed
+    assert registry.metadata(repository)["visibility"] == "public"
+
+
+def test_a_failed_first_publish_is_undone_where_the_registry_allows_deletes(hubpush, make_executor, docker_client, tmp_path):
+    from tests.conftest import running_registry
+
+    folder, name = make_executor()
+    repository = repository_for(name)
+    with running_registry(docker_client, REGISTRY_STORAGE_DELETE_ENABLED="true") as deletable:
+        with FaultyRegistryProxy(deletable.address, refuse_blob_uploads_to=repository) as proxy:
+            failed = hubpush("push", folder, env={"HUBPUSH_REGISTRY": proxy.address})
+        assert failed.exit_code == 34 and "back as it was" in failed.stderr
+        assert "--force-update" not in failed.stderr
+        assert deletable.metadata(repository) is None and deletable.tags(repository) is None
+        assert repository not in (tmp_path / "hubpush-config" / "secrets.json").read_text()  # secret forgotten
+        again = hubpush("push", "--json", folder, env={"HUBPUSH_REGISTRY": deletable.address})
+        assert again.exit_code == 0 and again.json["first_publish"] is True  # the NAME is free again
 
 
 def test_platform_is_checked_after_the_build(hubpush, make_executor, registry):

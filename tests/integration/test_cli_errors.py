@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -25,6 +27,11 @@ CASES = [
     ("bad-build-env", {"config.yml": "jtype: A\nmetas: {name: BadEnv}\n"}, ["--build-env", "1NOPE=x"], 16, "KEY=VALUE"),
     ("dockerfile-missing", {"config.yml": "jtype: A\nmetas: {name: NoDf}\n"}, ["-f", "Nope"], 14, "does not exist"),
     ("invalid-name", {"config.yml": "jtype: A\nmetas: {name: 'no spaces please'}\n"}, [], 13, "not valid"),
+    ("registry-without-host", {"config.yml": "jtype: A\nmetas: {name: NoHost}\n"}, ["--registry", ":5000"], 4, "[/NAMESPACE]"),
+    ("registry-namespace", {"config.yml": "jtype: A\nmetas: {name: BadNs}\n"}, ["--registry", "localhost:1/Up"], 4, "'Up'"),
+    ("markup-in-a-tag", {"config.yml": "jtype: A\nmetas: {name: Markup}\n"}, ["-t", "[/b]"], 15, "'[/b]'"),
+    ("bad-base-image", {"config.yml": "jtype: A\nmetas: {name: BadBase}\n"}, ["--base-image", "x\nRUN rm -rf /"], 5, "not an image reference"),
+    ("name-not-text", {"config.yml": "jtype: A\nmetas: {name: true}\n"}, [], 11, "metas.name"),
 ]
 
 
@@ -77,6 +84,7 @@ def test_show_public_and_private(hubpush, make_executor, registry, tmp_path):
     info = shown.json
     assert info["visibility"] == "public" and info["protected_tags"] == ["v1-lts"]
     assert set(info["tags"]) == {"v1", "v1-lts"} and info["tags"]["v1"]["digest"] == pub.json["digest"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info["tags"]["v1"]["pushed_at"])
     assert "secret_hash" not in shown.stdout
     human = hubpush("show", name)
     assert human.exit_code == 0 and "v1-lts" in human.stdout and pub.json["digest"] in human.stdout
@@ -90,3 +98,12 @@ def test_show_public_and_private(hubpush, make_executor, registry, tmp_path):
     assert ok.exit_code == 0 and ok.json["visibility"] == "private"
     assert hubpush("show", private_name).exit_code == 0  # the publisher's cache is enough
     assert hubpush("show", "NeverPublished").exit_code == 20
+
+
+def test_brackets_in_user_text_print_as_typed(hubpush, tmp_path):
+    folder = folder_with(tmp_path, {"config.yml": "jtype: A\nmetas:\n  name: BracketExec\n  description: 'see [/] and [bold]x[/bold]'\n"})
+    published = hubpush("push", folder)
+    assert published.exit_code == 0, published.stderr
+    shown = hubpush("show", "BracketExec")
+    assert shown.exit_code == 0, shown.stderr
+    assert "see [/] and [bold]x[/bold]" in shown.stdout

@@ -11,6 +11,8 @@ import re
 
 from hubpush.rules import repository_for
 from tests.conftest import unique_name
+
+from .faulty_registry import FaultyRegistryProxy
 from hubpush.secret import verify_secret
 
 FAILING_DOCKERFILE = "FROM hubpush/busybox:latest\nRUN echo this-build-must-not-start && false\n"
@@ -175,8 +177,19 @@ def test_a_new_tag_can_be_added_to_an_existing_executor(hubpush, make_executor, 
 
 
 def test_invalid_tag_is_refused_before_anything(refused, make_executor):
-    folder, _ = make_executor()
+    folder, _ = make_executor(files={"Dockerfile": FAILING_DOCKERFILE})  # a started build would end in exit 33
     refused("push", folder, "-t", "ok", "-t", "not/valid", code=15, says="'not/valid'")
+    refused("push", folder, "-t", "v1\n", code=15, says="is not valid")
+
+
+def test_force_update_under_another_spelling_keeps_the_recorded_name(hubpush, make_executor, registry):
+    folder, name = make_executor(name=unique_name("TagsHasher"))
+    push_ok(hubpush, folder)
+    snake = repository_for(name).replace("-", "_")  # tags_hasher...: same repository, other spelling
+    out = push_ok(hubpush, folder, "--force-update", snake, "-t", "v2")
+    assert out["name"] == name
+    assert any("updating it under that name" in w for w in out["warnings"])
+    assert registry.image_config(repository_for(name), "v2")["config"]["Labels"]["io.hubpush.name"] == name
 
 
 # --- 5. protected tags -------------------------------------------------------------------------
@@ -197,6 +210,23 @@ def test_protected_tag_is_pushed_recorded_and_never_pushed_again(hubpush, make_e
         assert "'1.0.0'" in result.stderr and "protected" in result.stderr
         assert "this-build-must-not-start" not in result.stdout + result.stderr
         assert registry.snapshot() == before  # neither latest nor brand-new moved
+
+
+def test_protection_is_recorded_before_the_tag_is_pushed(hubpush, make_executor, registry):
+    """Watched on the wire: when the registry receives the image manifest for a protected tag,
+    the executor's metadata already lists that tag as protected (semantic 8)."""
+    folder, name = make_executor()
+    repository = repository_for(name)
+    with FaultyRegistryProxy(registry.address, watch_manifests_of=repository) as proxy:
+        first = hubpush("push", "--json", folder, "-t", "latest", "--protected-tag", "1.0", env={"HUBPUSH_REGISTRY": proxy.address})
+        assert first.exit_code == 0, first.stderr
+        (folder / "executor.py").write_text("# 2.0\n")
+        update = hubpush("push", folder, "--force-update", name, "--protected-tag", "2.0", env={"HUBPUSH_REGISTRY": proxy.address})
+        assert update.exit_code == 0, update.stderr
+    seen = {tag: (meta or {}).get("protected_tags", []) for tag, meta in proxy.manifest_puts}
+    assert set(seen) == {"latest", "1.0", "2.0"}
+    assert "1.0" in seen["1.0"] and "1.0" in seen["latest"]
+    assert seen["2.0"] == ["1.0", "2.0"]
 
 
 def test_other_tags_can_still_be_pushed_next_to_a_protected_one(hubpush, make_executor, registry):

@@ -25,7 +25,35 @@ BASE = {"config.yml": "jtype: A\nmetas: {name: A}\n", "executor.py": "", ".git/c
 def test_gitignore_is_honoured_and_git_never_sent(tmp_path):
     make(tmp_path, {**BASE, ".gitignore": "*.log\nbuild/\n", "a.log": "", "build/x": "", "keep/y.txt": ""})
     files = context_files(tmp_path, None)
-    assert files == [".gitignore", "config.yml", "executor.py", "keep/y.txt"]
+    assert files == [".gitignore", "config.yml", "executor.py", "keep", "keep/y.txt"]
+
+
+def test_nested_git_folders_and_never_paths_are_left_out_with_either_ignore_file(tmp_path):
+    make(tmp_path, {**BASE, "sub/.git/config": "x", "sub/code.py": "", "cache/secrets.json": "{}"})
+    for ignore in ({}, {".dockerignore": "*.log\n"}):
+        make(tmp_path, ignore)
+        files = context_files(tmp_path, None, never=[tmp_path / "cache"])
+        assert "sub/code.py" in files
+        assert not any(".git" in f.split("/") for f in files), files
+        assert not any(f.startswith("cache") for f in files), files
+
+
+def test_symlinks_and_empty_folders_travel_as_docker_sends_them(tmp_path):
+    make(tmp_path, {**BASE, "real/x.py": ""})
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link-to-real").symlink_to("real")
+    (tmp_path / "link-outside").symlink_to("/etc")
+    files = context_files(tmp_path, None)
+    assert {"empty", "link-to-real", "link-outside", "real/x.py"} <= set(files)
+    assert not any(f.startswith(("link-outside/", "link-to-real/")) for f in files)  # links are not followed
+
+
+def test_ignore_files_in_another_encoding_do_not_crash(tmp_path):
+    make(tmp_path, BASE)
+    (tmp_path / ".gitignore").write_bytes(b"\xff\xfe*.log\nbuild/\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "x").write_text("")
+    assert "build/x" not in context_files(tmp_path, None)
 
 
 def test_dockerignore_wins_over_gitignore(tmp_path):

@@ -32,6 +32,11 @@ def test_name_falls_back_to_legacy_manifest(tmp_path):
     assert folder.name == "LegacyName" and folder.description == "old"
 
 
+def test_numeric_versions_are_text(tmp_path):
+    write(tmp_path, {"config.yml": "jtype: A\nmetas:\n  name: A\n  version: 1.0\n"})
+    assert load_executor_folder(tmp_path).version == "1.0"
+
+
 def test_metas_name_wins_over_manifest(tmp_path):
     write(tmp_path, {"config.yml": "jtype: A\nmetas:\n  name: New\n", "manifest.yml": "name: Old\n"})
     assert load_executor_folder(tmp_path).name == "New"
@@ -52,6 +57,10 @@ def test_old_style_yaml_tag_stands_in_for_jtype(tmp_path):
         ({"executor.py": ""}, errors.InvalidExecutorConfigError, "config.yml"),
         ({"config.yml": "jtype: A\nmetas:\n  name: bad name\n"}, errors.InvalidExecutorNameError, "not valid"),
         ({"config.yml": "jtype: A\n", "manifest.yml": "name: [x\n"}, errors.InvalidExecutorConfigError, "manifest.yml"),
+        ({"config.yml": "jtype: A\nmetas:\n  name: true\n"}, errors.InvalidExecutorConfigError, "metas.name"),
+        ({"config.yml": "jtype: [a, b]\nmetas:\n  name: X\n"}, errors.InvalidExecutorConfigError, "'jtype'"),
+        ({"config.yml": "jtype: A\nmetas:\n  name: X\n  description: {a: 1}\n"}, errors.InvalidExecutorConfigError, "quote it"),
+        ({"config.yml": "jtype: A\n", "manifest.yml": "name: 123\n"}, errors.InvalidExecutorConfigError, "'name'"),
     ],
 )
 def test_bad_folders(tmp_path, files, error, fragment):

@@ -54,7 +54,7 @@ def test_repository_for_maps_names_predictably(name, repository):
     assert repository_for(name) == repository
 
 
-@pytest.mark.parametrize("name", ["", "-lead", "trail-", "has space", "slash/name", "x" * 65, "ünï"])
+@pytest.mark.parametrize("name", ["", "-lead", "trail-", "has space", "slash/name", "x" * 65, "ünï", "Name\n"])
 def test_invalid_names_are_refused(name):
     with pytest.raises(errors.InvalidExecutorNameError):
         validate_name(name)
@@ -71,7 +71,7 @@ def test_valid_tags(tag):
     assert validate_tag(tag) == tag
 
 
-@pytest.mark.parametrize("tag", ["", ".v1", "-v1", "v 1", "v/1", "x" * 129, "tag:1"])
+@pytest.mark.parametrize("tag", ["", ".v1", "-v1", "v 1", "v/1", "x" * 129, "tag:1", "v1\n", "[/b]"])
 def test_invalid_tags(tag):
     with pytest.raises(errors.InvalidTagError):
         validate_tag(tag)
@@ -175,3 +175,18 @@ def test_platform_normalization():
     assert normalize_platform("linux/arm64/v8") == normalize_platform("linux/arm64") == "linux/arm64"
     assert normalize_platform("linux/x86_64") == "linux/amd64"
     assert normalize_platform("linux/arm/v7") != normalize_platform("linux/arm/v6")
+
+
+@pytest.mark.parametrize("reference", ["jinaai/jina:latest", "busybox", "localhost:5000/a/b:1.0", "r.io/x@sha256:" + "a" * 64, "hubpush/busybox:other-base"])
+def test_valid_base_images(reference):
+    from hubpush.rules import validate_image_reference
+
+    assert validate_image_reference(reference) == reference
+
+
+@pytest.mark.parametrize("reference", ["", "Upper/Case", "a b", "jina\nRUN rm -rf /", "x:tag:tag", "-lead"])
+def test_invalid_base_images(reference):
+    from hubpush.rules import validate_image_reference
+
+    with pytest.raises(errors.InvalidBaseImageError):
+        validate_image_reference(reference)
