@@ -29,7 +29,15 @@ registry_up || { echo "registry on $REGISTRY did not answer; see: docker logs hu
 
 if hubpush show "$NAME" >/dev/null 2>&1; then
     say "hubpush push --force-update $NAME $EXAMPLE   (already published: the cached secret is used)"
-    hubpush push --force-update "$NAME" "$EXAMPLE"
+    rc=0
+    hubpush push --force-update "$NAME" "$EXAMPLE" || rc=$?
+    if [ "$rc" = 22 ] || [ "$rc" = 23 ]; then
+        echo "$NAME in this hub was published by another user or machine, whose secret is not here." >&2
+        echo "Set HUBPUSH_SECRET to it, or start a fresh hub: docker rm -f hubpush-registry && docker volume rm hubpush-registry-data" >&2
+        exit "$rc"
+    elif [ "$rc" != 0 ]; then
+        exit "$rc"
+    fi
 else
     say "hubpush push $EXAMPLE"
     hubpush push "$EXAMPLE"
