@@ -417,8 +417,8 @@ ENV PIP_CERT=/etc/ssl/certs/hubpush-host-ca.crt \\
     PIP_BREAK_SYSTEM_PACKAGES=1 \\
     PIP_NO_CACHE_DIR=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1
-${PIP_INDEX_URL:+ARG PIP_INDEX_URL}
-${PIP_EXTRA_INDEX_URL:+ARG PIP_EXTRA_INDEX_URL}
+$([[ ${PIP_INDEX_URL:-} == http* ]] && echo "ARG PIP_INDEX_URL")
+$([[ ${PIP_EXTRA_INDEX_URL:-} == http* ]] && echo "ARG PIP_EXTRA_INDEX_URL")
 RUN pip install --default-timeout=180 "jina==$JINA_VERSION" && jina -v
 WORKDIR /workdir
 EOF
@@ -426,8 +426,9 @@ EOF
     t=$(date +%s%N)
     log "building $JINA_IMAGE stand-in: pip install jina==$JINA_VERSION (about a minute)"
     local build_args=()
-    [[ -n ${PIP_INDEX_URL:-} ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
-    [[ -n ${PIP_EXTRA_INDEX_URL:-} ]] && build_args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
+    # only network mirrors: a host's file:// index does not exist inside the build container
+    [[ ${PIP_INDEX_URL:-} == http* ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
+    [[ ${PIP_EXTRA_INDEX_URL:-} == http* ]] && build_args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
     run docker build --no-cache "${build_args[@]}" -t "$JINA_IMAGE" -t "$JINA_LOCAL_TAG" "$ctx" ||
         die "docker build of the jina stand-in failed (see $LOG)"
     log "built $JINA_IMAGE + $JINA_LOCAL_TAG [$(since "$t")s]"
