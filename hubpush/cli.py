@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 RegistryOption = Annotated[
     str,
-    typer.Option("--registry", envvar="HUBPUSH_REGISTRY", help="Registry HOST:PORT (or http(s)://HOST:PORT).", show_default=True),
+    typer.Option("--registry", envvar="HUBPUSH_REGISTRY", help="Registry [http(s)://]HOST:PORT[/NAMESPACE].", show_default=True),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout, nothing else.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the full build and push log.")]
@@ -50,12 +50,7 @@ def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
     try:
         return action()
     except HubpushError as exc:
-        if as_json:
-            emit_json({"error": {"kind": exc.kind, "message": exc.message, "exit_code": exc.exit_code}})
-        else:
-            if exc.detail:
-                err.print(exc.detail, markup=False, highlight=False, style="dim")
-            err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
+        _print_error(exc.kind, exc.message, exc.exit_code, as_json=as_json, detail=exc.detail)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("Interrupted.")
@@ -64,11 +59,18 @@ def _run(action: Callable[[], T], *, as_json: bool, verbose: bool) -> T:
         if verbose:
             err.print_exception()
         message = f"hubpush hit an internal error ({exc.__class__.__name__}: {exc}); rerun with --verbose and report it."
-        if as_json:
-            emit_json({"error": {"kind": "internal", "message": message, "exit_code": INTERNAL_ERROR_EXIT}})
-        else:
-            err.print(Text.assemble(("Error: ", "bold red"), message), highlight=False)
+        _print_error("internal", message, INTERNAL_ERROR_EXIT, as_json=as_json)
         raise typer.Exit(INTERNAL_ERROR_EXIT) from None
+
+
+def _print_error(kind: str, message: str, exit_code: int, *, as_json: bool, detail: str | None = None) -> None:
+    """One JSON object on stdout with --json, else the sentence (after any log tail) on stderr."""
+    if as_json:
+        emit_json({"error": {"kind": kind, "message": message, "exit_code": exit_code}})
+        return
+    if detail:
+        err.print(detail, markup=False, highlight=False, style="dim")
+    err.print(Text.assemble(("Error: ", "bold red"), message), highlight=False)
 
 
 @app.command()
@@ -117,7 +119,7 @@ def push(
         settings = PushSettings.from_flags(
             path=path, public=public, private=private, force_update=force_update, secret=secret,
             tags=tag, protected_tags=protected_tag, dockerfile=dockerfile, build_env=build_env,
-            platform=platform, no_cache=no_cache, base_image=base_image, registry=registry, verbose=verbose,
+            platform=platform, no_cache=no_cache, base_image=base_image, registry=registry,
         )  # fmt: skip
         with CliReporter(err, verbose=verbose, quiet=as_json) as reporter:
             return push_executor(settings, reporter)

@@ -63,6 +63,8 @@ def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()
     (e.g. the secret cache, should it live inside the folder), are left out whatever the files say.
     """
     hidden = {p.resolve().relative_to(root).as_posix() for p in never if p.resolve().is_relative_to(root)}
+    # ALWAYS_EXCLUDED is enforced once, by sent() below; naming it to the walks too only
+    # spares them descending into a large .git
     if (root / ".dockerignore").is_file():
         always = [pattern for name in ALWAYS_EXCLUDED for pattern in (name, f"**/{name}")]
         patterns = [*_read_ignore_file(root / ".dockerignore"), *always]
@@ -84,7 +86,7 @@ def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()
             dirnames[:] = kept
             for name in filenames:
                 rel = (rel_dir / name).as_posix()
-                if name not in ALWAYS_EXCLUDED and not (spec and spec.match_file(rel)):
+                if not (spec and spec.match_file(rel)):
                     files.add(rel)
     if dockerfile:  # the Dockerfile must reach the engine even when an ignore file names it
         files.add(dockerfile)

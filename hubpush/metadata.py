@@ -18,6 +18,14 @@ from .errors import MetadataCorruptError
 SCHEMA_VERSION = 1
 
 
+def corrupt_metadata(where: str, cause: Exception) -> MetadataCorruptError:
+    """The one refusal for a metadata artifact hubpush cannot read, whichever part is broken."""
+    return MetadataCorruptError(
+        f"The hubpush metadata at {where} is not valid ({cause.__class__.__name__}: {cause}); "
+        "repair or delete it with the registry's API before pushing again."
+    )
+
+
 class Visibility(str, Enum):
     PUBLIC = "public"
     PRIVATE = "private"
@@ -75,10 +83,7 @@ class ExecutorMetadata:
                 schema=int(data.get("schema", SCHEMA_VERSION)),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise MetadataCorruptError(
-                f"The hubpush metadata at {where} is not valid ({exc.__class__.__name__}: {exc}); "
-                "repair or delete it with the registry's API before pushing again."
-            ) from None
+            raise corrupt_metadata(where, exc) from None
 
     def absorb(self, latest: ExecutorMetadata) -> None:
         """Keep what a concurrent push of the same executor recorded since we read it:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .metadata import ExecutorMetadata
+from .metadata import ExecutorMetadata, corrupt_metadata
 from .registry import OCI_MANIFEST, RegistryClient
 from .rules import METADATA_TAG, metadata_repository
 
@@ -30,10 +30,9 @@ class MetadataStore:
             return None
         where = f"{self.registry.location}/{meta_repo}:{METADATA_TAG}"
         try:
-            config = json.loads(manifest.raw)["config"]
-            digest = config["digest"]
-        except (ValueError, KeyError, TypeError):
-            return ExecutorMetadata.from_json(b"", where=where)  # raises MetadataCorruptError
+            digest = json.loads(manifest.raw)["config"]["digest"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise corrupt_metadata(where, exc) from None
         return ExecutorMetadata.from_json(self.registry.get_blob(meta_repo, digest), where=where)
 
     def write(self, metadata: ExecutorMetadata) -> str:

@@ -43,15 +43,11 @@ class Reporter(Protocol):
 
     def log(self, line: str) -> None: ...
 
-    def warn(self, message: str) -> None: ...
-
 
 class SilentReporter:
     def step(self, message: str) -> None: ...
 
     def log(self, line: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
 
 
 @dataclass
@@ -139,7 +135,8 @@ def push_executor(
         protected_tags=settings.protected_tags,
         visibility=settings.visibility,
     )
-    decision = decide_push(request, current, registry.list_tags(repository), registry=registry.location)
+    registry_tags = registry.list_tags(repository) or []
+    decision = decide_push(request, current, registry_tags, registry=registry.location)
     if current is not None and current.name != name:
         # `--force-update tags_hasher` reaches `TagsHasher` (same repository): keep the recorded NAME
         warnings.append(f"{name!r} is executor {current.name!r} (repository {repository}); updating it under that name.")
@@ -166,7 +163,8 @@ def push_executor(
         metadata = _updated_metadata(current, folder, decision)
         if settings.secret and not settings.secret_from_env:  # verified: remember it on this machine too
             secret_store.put(registry.location, repository, settings.secret)
-    first_tag_before = _digest_of(registry, repository, decision.tags[0])
+    # where the first tag points now, to tell after a failure whether it moved (no request for a new tag)
+    first_tag_before = _digest_of(registry, repository, decision.tags[0]) if decision.tags[0] in registry_tags else None
     wrote_intent = False
     try:
         reporter.step("Recording metadata")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -21,15 +20,13 @@ import requests
 from requests.utils import parse_dict_header
 
 from .errors import InvalidRegistryAddressError, RegistryAuthError, RegistryError, RegistryUnreachableError
-from .rules import METADATA_NAMESPACE
+from .rules import METADATA_NAMESPACE, PATH_COMPONENT_PATTERN
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
-#: one component of an OCI repository path
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ def parse_registry_address(address: str) -> tuple[str, str, str]:
         raise InvalidRegistryAddressError(f"--registry {given!r} is not HOST[:PORT][/NAMESPACE]; write e.g. localhost:5000.")
     namespace = parsed.path.strip("/")
     parts = namespace.split("/") if namespace else []
-    if not all(_PATH_COMPONENT.fullmatch(part) for part in parts):
+    if not all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in parts):
         raise InvalidRegistryAddressError(
             f"{namespace!r} in --registry {given} is not a valid repository path: use lower-case letters, "
             "digits and '.', '_', '-' separated by '/'."

@@ -57,10 +57,6 @@ class CliReporter:
     def __exit__(self, *exc: object) -> None:
         self._stop_status()  # the transient status line must be gone before results or errors print
 
-    def warn(self, message: str) -> None:
-        if not self.quiet:
-            self.console.print(Text.assemble(("Warning: ", "yellow"), message), highlight=False)
-
     def _stop_status(self) -> None:
         if self._status is not None:
             self._status.stop()

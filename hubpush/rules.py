@@ -28,8 +28,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Docker / OCI tag grammar.
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DEFAULT_TAG = "latest"
-#: A Docker image reference: [registry[:port]/]path[:tag][@digest], path components lower case.
+#: One component of an OCI repository path (distribution's grammar).
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+PATH_COMPONENT_PATTERN = re.compile(_PATH)
+#: A Docker image reference: [registry[:port]/]path[:tag][@digest], path components lower case.
 IMAGE_REFERENCE_PATTERN = re.compile(
     rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?"
 )

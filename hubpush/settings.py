@@ -40,7 +40,6 @@ class PushSettings:
     #: the base image for the template, as given by --base-image (None: env or default)
     base_image_flag: str | None = None
     base_image_env: str | None = None
-    verbose: bool = False
 
     @property
     def effective_base_image(self) -> str:
@@ -63,7 +62,6 @@ class PushSettings:
         no_cache: bool = False,
         base_image: str | None = None,
         registry: str | None = None,
-        verbose: bool = False,
     ) -> PushSettings:
         visibility = visibility_from_flags(public, private)
         secret_from_env = False
@@ -99,5 +97,4 @@ class PushSettings:
             no_cache=no_cache,
             base_image_flag=base_image,
             base_image_env=base_image_env,
-            verbose=verbose,
         )

@@ -210,6 +210,13 @@ def hubpush(hubpush_env):
     return run
 
 
+def push_ok(hubpush, *args: object, env: dict[str, str] | None = None) -> dict:
+    """Run ``hubpush push --json ARGS`` that must succeed; return its JSON result."""
+    result = hubpush("push", "--json", *args, env=env)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return result.json
+
+
 @pytest.fixture
 def refused(hubpush, registry):
     """Run a command that must be refused: its exit code, its sentence, no traceback, registry unchanged."""

@@ -8,14 +8,9 @@ import subprocess
 import pytest
 
 from hubpush.rules import repository_for
+from tests.conftest import push_ok
 
 from .faulty_registry import FaultyRegistryProxy
-
-
-def push_ok(hubpush, *args, env=None):
-    result = hubpush("push", "--json", *args, env=env)
-    assert result.exit_code == 0, result.stderr + result.stdout
-    return result.json
 
 
 def run_image(reference: str, *command: str) -> str:

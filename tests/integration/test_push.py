@@ -10,18 +10,12 @@ import re
 
 
 from hubpush.rules import repository_for
-from tests.conftest import unique_name
+from tests.conftest import push_ok, unique_name
 
 from .faulty_registry import FaultyRegistryProxy
 from hubpush.secret import verify_secret
 
 FAILING_DOCKERFILE = "FROM hubpush/busybox:latest\nRUN echo this-build-must-not-start && false\n"
-
-
-def push_ok(hubpush, *args, env=None):
-    result = hubpush("push", "--json", *args, env=env)
-    assert result.exit_code == 0, result.stderr + result.stdout
-    return result.json
 
 
 # --- 1. first publish ------------------------------------------------------------------
