@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PushFailedError
+from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError
 
 #: how many build log lines a failure shows
 LOG_TAIL = 25
@@ -114,11 +114,19 @@ class DockerBuilder:
     def tag(self, image_id: str, repository: str, tag: str) -> None:
         self.api.tag(image_id, repository, tag=tag)
 
-    def push(self, repository: str, tag: str, on_log: LogSink = _ignore) -> str:
-        """Push ``repository:tag``; return the manifest digest the registry stored."""
+    def push(
+        self, repository: str, tag: str, on_log: LogSink = _ignore, *, credentials: tuple[str, str] | None = None
+    ) -> str:
+        """Push ``repository:tag``; return the manifest digest the registry stored.
+
+        ``credentials`` (a hub executor's NAME and SECRET) are handed to the engine for this
+        push only; without them the engine uses what ``docker login`` stored.
+        """
         digest = ""
         try:
-            stream: Iterable[dict[str, Any]] = self.api.push(repository, tag=tag, stream=True, decode=True)
+            stream: Iterable[dict[str, Any]] = self.api.push(
+                repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
+            )
             for chunk in stream:
                 if "error" in chunk:
                     raise PushFailedError(
@@ -137,6 +145,29 @@ class DockerBuilder:
         if not digest:
             raise PushFailedError(f"Pushing {repository}:{tag} ended without a digest from the registry; retry the push.")
         return digest
+
+
+    def pull(self, repository: str, tag: str, *, credentials: tuple[str, str] | None = None) -> str:
+        """Pull ``repository:tag``; return the image's repository digest. Failures are raised as
+        :class:`PullFailedError` with the registry's own words (callers refine them)."""
+        try:
+            stream: Iterable[dict[str, Any]] = self.api.pull(
+                repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PullFailedError(chunk["error"].strip())
+            attrs = self._client.images.get(f"{repository}:{tag}").attrs
+        except docker.errors.APIError as exc:
+            raise PullFailedError(str(exc.explanation or exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the pull ({_short(exc)}).") from None
+        digests = [d for d in attrs.get("RepoDigests", []) if d.startswith(f"{repository}@")]
+        return digests[0].partition("@")[2] if digests else ""
+
+
+def _auth_config(credentials: tuple[str, str] | None) -> dict[str, str] | None:
+    return {"username": credentials[0], "password": credentials[1]} if credentials else None
 
 
 def normalize_platform(platform: str) -> str:

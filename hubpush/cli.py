@@ -143,6 +143,46 @@ def show(
     render_show(view, out, as_json=as_json)
 
 
+hub_app = typer.Typer(help="Run a hub: the gateway that enforces secrets, visibility and protected tags.", no_args_is_help=True)
+app.add_typer(hub_app, name="hub")
+
+
+@hub_app.command("serve")
+def hub_serve(
+    upstream: Annotated[
+        Optional[str],
+        typer.Option("--upstream", metavar="URL", help="The registry behind the gateway, e.g. http://10.0.0.5:5000; env HUBPUSH_GATEWAY_UPSTREAM."),
+    ] = None,
+    listen: Annotated[str, typer.Option("--listen", metavar="HOST:PORT", help="Where the gateway listens.")] = "127.0.0.1:5000",
+    public_url: Annotated[
+        Optional[str], typer.Option("--public-url", metavar="URL", help="The URL clients use, when a TLS proxy sits in front.")
+    ] = None,
+    token_key_file: Annotated[
+        Optional[Path],
+        typer.Option("--token-key-file", help="Key that signs login tokens (shared by all replicas); env HUBPUSH_GATEWAY_TOKEN_KEY."),
+    ] = None,
+    publisher_token_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--publisher-token-file", help="Only holders of this token may create executors; env HUBPUSH_GATEWAY_PUBLISHER_TOKEN."
+        ),
+    ] = None,
+    verbose: DebugOption = False,
+) -> None:
+    """Serve the hub gateway in the foreground, in front of a registry only it can reach."""
+    from .gateway.app import serve
+    from .gateway.settings import GatewaySettings
+
+    def action() -> None:
+        settings = GatewaySettings.from_flags(
+            upstream=upstream, listen=listen, public_url=public_url,
+            token_key_file=token_key_file, publisher_token_file=publisher_token_file,
+        )  # fmt: skip
+        serve(settings, on_ready=lambda line: err.print(line, markup=False, highlight=False))
+
+    _run(action, as_json=False, verbose=verbose)
+
+
 @app.command()
 def version() -> None:
     """Print hubpush's version."""

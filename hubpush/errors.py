@@ -120,6 +120,13 @@ class ConcurrentPushError(HubpushError):
     kind = "concurrent-push"
 
 
+class PublisherTokenError(HubpushError):
+    """The hub only lets holders of its publisher token create new executors."""
+
+    exit_code = 27
+    kind = "publisher-token"
+
+
 class SecretCacheError(HubpushError):
     """The local secret cache cannot be read or written."""
 
@@ -174,6 +181,18 @@ class PlatformMismatchError(HubpushError):
 class PushFailedError(HubpushError):
     exit_code = 34
     kind = "push-failed"
+
+
+class PullFailedError(HubpushError):
+    exit_code = 37
+    kind = "pull-failed"
+
+
+class HubStartError(HubpushError):
+    """``hubpush hub up`` / ``hub serve`` could not bring the local hub up."""
+
+    exit_code = 38
+    kind = "hub-start"
 
 
 class MetadataCorruptError(HubpushError):

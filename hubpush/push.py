@@ -18,6 +18,7 @@ Order matters and is the point of this module:
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,10 +26,11 @@ from typing import Protocol
 from . import __version__
 from .builder import BuildRequest, DockerBuilder
 from .context import RENDERED_DOCKERFILE, BuildContext, content_timestamp, render_dockerfile
-from .errors import ConcurrentPushError, HubpushError, PushFailedError
+from .errors import ConcurrentPushError, HubpushError, ProtectedTagError, PushFailedError
 from .executor import ExecutorFolder, check_requirement_vars, load_executor_folder
 from .metadata import ExecutorMetadata, Visibility, utc_now
 from .metadata_store import MetadataStore
+from .hub_client import PUBLISHER_TOKEN_ENV, HubGateway
 from .registry import RegistryClient
 from .rules import PushDecision, PushRequest, decide_push, repository_for
 from .secret import generate_secret, hash_secret
@@ -122,6 +124,9 @@ def push_executor(
     registry = RegistryClient(settings.registry)
     reporter.step(f"Checking {registry.location}/{repository}")
     registry.ping()
+    gateway = HubGateway.detect(registry)
+    if gateway is not None:
+        return _push_through_gateway(settings, reporter, secret_store, gateway, folder, rendered, name, repository, warnings)
     store = MetadataStore(registry)
     current = store.read(repository)
     secret = settings.secret
@@ -343,11 +348,12 @@ def _push_tags(
     repository: str,
     tags: list[str],
     reporter: Reporter,
+    credentials: tuple[str, str] | None = None,
 ) -> str:
     """Push ``tags`` so that all point at one manifest; return its digest."""
     first, *others = tags
     reporter.step(f"Pushing {image}:{first}")
-    digest = builder.push(image, first, on_log=reporter.log)
+    digest = builder.push(image, first, on_log=reporter.log, credentials=credentials)
     if not others:
         return digest
     manifest = registry.get_manifest(repository, first)
@@ -360,3 +366,121 @@ def _push_tags(
         reporter.step(f"Tagging {image}:{tag}")
         registry.put_manifest(repository, tag, manifest.raw, manifest.media_type)
     return digest
+
+
+def _push_through_gateway(
+    settings: PushSettings,
+    reporter: Reporter,
+    secret_store: SecretStore,
+    gateway: HubGateway,
+    folder: ExecutorFolder,
+    rendered: str | None,
+    name: str,
+    repository: str,
+    warnings: list[str],
+) -> PushResult:
+    """The same order as :func:`push_executor`, with the gateway applying the rules and
+    writing the metadata: check, build, record the intent, push with NAME/SECRET.
+
+    The gateway records each tag in the metadata as its manifest lands, so there is no
+    final metadata write here, and its per-executor lock decides races: a concurrent push
+    of the same new protected tag, or of the same new NAME, loses with a clear refusal.
+    """
+    registry = gateway.registry
+    location = registry.location
+    first_publish = not settings.force_update
+    secret = settings.secret or (secret_store.get(location, repository) if settings.force_update else None)
+    new_secret = generate_secret() if first_publish else None
+    body = {
+        "name": name,
+        "is_update": not first_publish,
+        "tags": settings.tags,
+        "protected_tags": settings.protected_tags,
+        "visibility": settings.visibility.value if settings.visibility else None,
+        "description": folder.description,
+    }
+    publisher_token = os.environ.get(PUBLISHER_TOKEN_ENV)
+
+    # 2. the gateway's rules; every refusal comes back here, before the build
+    answer = gateway.begin_push(
+        repository, body, name=name, secret=secret or new_secret, publisher_token=publisher_token, dry_run=True
+    )
+    if answer["name"] != name:
+        warnings.append(f"{name!r} is executor {answer['name']!r} (repository {repository}); updating it under that name.")
+        name = body["name"] = answer["name"]
+    tags: list[str] = answer["tags"]
+
+    # 3. build
+    image = f"{location}/{repository}"
+    reporter.step(f"Building {image}:{tags[0]} from {folder.path}")
+    builder = DockerBuilder()
+    _build(builder, settings, folder, rendered, [secret_store.path.parent], image, name, repository, tags, reporter)
+
+    # 4. the intent, recorded by the gateway under the executor's lock
+    if new_secret is not None:
+        secret = new_secret
+        secret_store.put(location, repository, new_secret)  # cached first, so a failed publish can be resumed
+    reporter.step("Recording metadata")
+    try:
+        answer = gateway.begin_push(repository, body, name=name, secret=secret, publisher_token=publisher_token, dry_run=False)
+    except HubpushError:
+        if new_secret is not None:
+            secret_store.forget(location, repository)  # someone else won the NAME: this secret guards nothing
+        raise
+    if secret and settings.secret and not settings.secret_from_env:
+        secret_store.put(location, repository, secret)  # verified by the gateway: remember it here too
+    assert secret is not None
+
+    # 5. push with the executor's own credentials
+    credentials = (gateway.username(name), secret)
+    pusher = RegistryClient(settings.registry, credentials=credentials)
+    try:
+        digest = _push_tags(builder, pusher, image, repository, tags, reporter, credentials)
+    except HubpushError as exc:
+        raise _explain_gateway_failure(exc, gateway, repository, name, secret, tags, first_publish, secret_store) from None
+    view = gateway.executor(repository, name, secret)
+    return PushResult(
+        name=name,
+        repository=repository,
+        registry=location,
+        visibility=Visibility(view["visibility"]),
+        tags=tags,
+        protected_tags=list(view["protected_tags"]),
+        digest=digest,
+        image_references=[f"{image}:{tag}" for tag in tags],
+        first_publish=first_publish,
+        secret=new_secret,
+        secret_cache=str(secret_store.path) if new_secret else None,
+        warnings=warnings,
+    )
+
+
+def _explain_gateway_failure(
+    exc: HubpushError,
+    gateway: HubGateway,
+    repository: str,
+    name: str,
+    secret: str,
+    tags: list[str],
+    first_publish: bool,
+    secret_store: SecretStore,
+) -> HubpushError:
+    """A push the gateway refused mid-way is usually a lost race for a protected tag: say so."""
+    try:
+        view = gateway.executor(repository, name, secret)
+    except HubpushError:
+        view = {}
+    taken = [tag for tag in tags if tag in view.get("protected_tags", []) and tag in view.get("tags", {})]
+    if taken:
+        names = ", ".join(repr(t) for t in taken)
+        return ProtectedTagError(
+            f"Tag {names} of executor {name!r} is protected and was pushed by another push while this one ran; "
+            "it cannot be pushed again, push under a new tag instead."
+        )
+    if first_publish:
+        exc.message += (
+            f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
+            f"on this machine (its secret is cached in {secret_store.path})."
+        )
+        exc.args = (exc.message,)
+    return exc

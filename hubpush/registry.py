@@ -219,6 +219,10 @@ class RegistryClient:
                 "check --registry."
             )
 
+    def send(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        """A plain request to a path of the registry's host (the hub API of a gateway), no auth dance."""
+        return self._send(method, urljoin(self.base_url, path), **kwargs)
+
     def list_tags(self, repository: str) -> list[str] | None:
         """All tags of ``repository``, or None when the repository does not exist."""
         tags: list[str] = []

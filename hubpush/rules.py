@@ -207,3 +207,44 @@ def may_read(metadata: ExecutorMetadata, secret: str | None) -> bool:
     if metadata.visibility is Visibility.PUBLIC:
         return True
     return secret is not None and verify_secret(secret, metadata.secret_hash)
+
+
+def check_tag_write(metadata: ExecutorMetadata, tag: str, tag_exists: bool) -> None:
+    """Refuse moving ``tag`` when it is protected and already exists, whoever pushes it.
+
+    The gateway applies this to every manifest PUT, so it holds for plain ``docker push``
+    too, and under its per-executor lock it decides concurrent pushes of a new protected tag.
+    """
+    if locked_tags([tag], metadata, [tag] if tag_exists else []):
+        raise ProtectedTagError(
+            f"Tag {tag!r} of executor {metadata.name!r} is protected and already exists, so it cannot be pushed "
+            "again; push under a new tag instead."
+        )
+
+
+def may_pull(metadata: ExecutorMetadata, proven: bool) -> bool:
+    """Public executors are pulled by anyone; private ones only by who proved the secret."""
+    return metadata.visibility is Visibility.PUBLIC or proven
+
+
+def is_metadata_path(path: str) -> bool:
+    """True for repositories inside the metadata namespace (``[ns/]hubpush-meta/...``)."""
+    return METADATA_NAMESPACE in path.split("/")
+
+
+def repository_for_username(username: str) -> str | None:
+    """The repository path a registry username (``NAME`` or ``NAMESPACE/NAME``) stands for.
+
+    Registry credentials are an executor's NAME and SECRET; the NAME maps to its repository
+    exactly as :func:`repository_for` maps it on push. None when the username cannot be a NAME.
+    """
+    namespace, _, name = username.rpartition("/")
+    if namespace and not all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in namespace.split("/")):
+        return None
+    if not NAME_PATTERN.fullmatch(name) or (namespace and is_metadata_path(namespace)):
+        return None
+    try:
+        repository = repository_for(name)
+    except InvalidExecutorNameError:
+        return None
+    return f"{namespace}/{repository}" if namespace else repository

@@ -1,0 +1,105 @@
+"""What an OCI distribution request touches and which permission it needs. Pure, no I/O.
+
+Every ``/v2/...`` path names one repository (or the catalog); the HTTP method and the
+path's kind say whether reading (``pull``) or writing (``push``) is asked. The gateway
+decides on that, never on the client's own description of itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from ..rules import PATH_COMPONENT_PATTERN
+
+PULL = "pull"
+PUSH = "push"
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+# /v2/<name>/<kind>/<rest>: the repository name is everything before the last kind marker
+_ROUTE = re.compile(r"^/v2/(?P<repository>.+?)/(?P<kind>manifests|blobs/uploads|blobs|tags|referrers)(?:/(?P<rest>.*))?$")
+
+
+class Kind(str, Enum):
+    BASE = "base"  # /v2/
+    CATALOG = "catalog"  # /v2/_catalog
+    MANIFEST = "manifest"
+    BLOB = "blob"
+    UPLOAD = "upload"
+    TAGS = "tags"
+    REFERRERS = "referrers"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One parsed distribution API request."""
+
+    kind: Kind
+    repository: str = ""
+    #: tag or digest for manifests, digest for blobs, upload id for uploads
+    reference: str = ""
+
+    @property
+    def is_tag(self) -> bool:
+        return self.kind is Kind.MANIFEST and not _DIGEST.fullmatch(self.reference)
+
+
+def parse_target(path: str) -> Target | None:
+    """Parse a ``/v2/...`` path; None when it is not a distribution API path we know."""
+    if path in ("/v2", "/v2/"):
+        return Target(Kind.BASE)
+    if path == "/v2/_catalog":
+        return Target(Kind.CATALOG)
+    match = _ROUTE.match(path)
+    if not match:
+        return None
+    repository, kind, rest = match["repository"], match["kind"], match["rest"] or ""
+    if not all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in repository.split("/")):
+        return None
+    if kind == "manifests" and rest:
+        return Target(Kind.MANIFEST, repository, rest)
+    if kind == "blobs/uploads":
+        return Target(Kind.UPLOAD, repository, rest)
+    if kind == "blobs" and rest:
+        return Target(Kind.BLOB, repository, rest)
+    if kind == "tags" and rest == "list":
+        return Target(Kind.TAGS, repository)
+    if kind == "referrers" and rest:
+        return Target(Kind.REFERRERS, repository, rest)
+    return None
+
+
+def required_action(target: Target, method: str) -> str | None:
+    """``pull`` or ``push`` for what the request does; None for requests the hub never allows.
+
+    Deleting manifests or blobs is refused outright: a delete by digest would drop every tag
+    pointing there, protected ones included. Cancelling one's own upload is a push.
+    """
+    method = method.upper()
+    if method in ("GET", "HEAD"):
+        return PULL
+    if target.kind is Kind.UPLOAD and method in ("POST", "PATCH", "PUT", "DELETE"):
+        return PUSH
+    if target.kind is Kind.MANIFEST and method == "PUT":
+        return PUSH
+    return None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A token scope, ``repository:NAME:pull,push``."""
+
+    repository: str
+    actions: frozenset[str]
+
+
+def parse_scopes(values: list[str]) -> list[Scope]:
+    """The repository scopes of a token request; other resource types are ignored."""
+    scopes = []
+    for value in values:
+        for item in value.split(" "):
+            kind, _, rest = item.partition(":")
+            name, _, actions = rest.rpartition(":")
+            if kind == "repository" and name:
+                scopes.append(Scope(name, frozenset(a for a in actions.split(",") if a in (PULL, PUSH, "*"))))
+    return scopes

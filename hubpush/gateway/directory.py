@@ -1,0 +1,102 @@
+"""The executors the upstream registry holds, as the gateway sees them.
+
+Metadata is read and written with the CLI's own :class:`~hubpush.metadata_store.MetadataStore`
+(in worker threads, so the event loop keeps streaming blobs meanwhile). Secret checks are
+slow on purpose (scrypt), so successful ones are cached briefly; pushes of one executor are
+serialized with a per-executor lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import weakref
+from collections import OrderedDict
+
+from ..metadata import ExecutorMetadata
+from ..metadata_store import MetadataStore
+from ..registry import RegistryClient
+from ..rules import repository_for_username
+from ..secret import verify_secret
+
+#: how long a verified NAME/SECRET pair is trusted without running scrypt again
+VERIFIED_TTL_SECONDS = 60.0
+_VERIFIED_MAX = 4096
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``team/ml/hello`` -> (``team/ml``, ``hello``): metadata lives at ``team/ml/hubpush-meta/hello``."""
+    namespace, _, repository = path.rpartition("/")
+    return namespace, repository
+
+
+class ExecutorDirectory:
+    def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
+        self.upstream = upstream.rstrip("/")
+        self._credentials = credentials
+        self._clients: dict[str, RegistryClient] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._verified: OrderedDict[str, float] = OrderedDict()
+
+    # --- plumbing -------------------------------------------------------------------
+    def _client(self, namespace: str) -> RegistryClient:
+        client = self._clients.get(namespace)
+        if client is None:
+            address = f"{self.upstream}/{namespace}" if namespace else self.upstream
+            client = RegistryClient(address, credentials=self._credentials)
+            self._clients[namespace] = client
+        return client
+
+    def lock(self, path: str) -> asyncio.Lock:
+        """The lock that serializes every write to executor ``path`` in this gateway."""
+        found = self._locks.get(path)
+        if found is None:
+            found = asyncio.Lock()
+            self._locks[path] = found
+        return found
+
+    # --- metadata ---------------------------------------------------------------------
+    async def read(self, path: str) -> ExecutorMetadata | None:
+        namespace, repository = split_path(path)
+        return await asyncio.to_thread(MetadataStore(self._client(namespace)).read, repository)
+
+    async def write(self, path: str, metadata: ExecutorMetadata) -> None:
+        namespace, _ = split_path(path)
+        await asyncio.to_thread(MetadataStore(self._client(namespace)).write, metadata)
+
+    async def tags(self, path: str) -> list[str] | None:
+        namespace, repository = split_path(path)
+        return await asyncio.to_thread(self._client(namespace).list_tags, repository)
+
+    async def tag_exists(self, path: str, tag: str) -> bool:
+        namespace, repository = split_path(path)
+        return await asyncio.to_thread(lambda: self._client(namespace).get_manifest(repository, tag) is not None)
+
+    async def manifest(self, path: str, reference: str) -> bytes | None:
+        namespace, repository = split_path(path)
+        found = await asyncio.to_thread(self._client(namespace).get_manifest, repository, reference)
+        return found.raw if found else None
+
+    # --- secrets ------------------------------------------------------------------------
+    async def secret_matches(self, metadata: ExecutorMetadata, path: str, secret: str) -> bool:
+        key = hashlib.sha256(f"{path}\0{metadata.secret_hash}\0{secret}".encode()).hexdigest()
+        now = time.monotonic()
+        if self._verified.get(key, 0.0) > now:
+            return True
+        if not await asyncio.to_thread(verify_secret, secret, metadata.secret_hash):
+            return False
+        self._verified[key] = now + VERIFIED_TTL_SECONDS
+        while len(self._verified) > _VERIFIED_MAX:
+            self._verified.popitem(last=False)
+        return True
+
+    async def prove(self, username: str, secret: str) -> str | None:
+        """The executor path that ``username``/``secret`` proves, or None when they prove nothing."""
+        path = repository_for_username(username)
+        if path is None or not secret:
+            return None
+        metadata = await self.read(path)
+        if metadata is None or not await self.secret_matches(metadata, path, secret):
+            return None
+        return path

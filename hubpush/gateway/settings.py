@@ -1,0 +1,70 @@
+"""The gateway's configuration: flags and environment gathered into one object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HubStartError
+
+UPSTREAM_ENV = "HUBPUSH_GATEWAY_UPSTREAM"
+TOKEN_KEY_ENV = "HUBPUSH_GATEWAY_TOKEN_KEY"
+PUBLISHER_TOKEN_ENV = "HUBPUSH_GATEWAY_PUBLISHER_TOKEN"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 5000
+    #: the URL clients reach the gateway at (behind a TLS proxy); default: what each request says
+    public_url: str | None = None
+    #: signs bearer tokens; every replica behind one address needs the same key
+    token_key: bytes = b""
+    #: when set, only callers presenting it may create new executors
+    publisher_token: str | None = None
+    #: True when no key was configured and a random one was drawn (tokens die with the process)
+    ephemeral_key: bool = False
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        upstream: str | None,
+        listen: str,
+        public_url: str | None = None,
+        token_key_file: Path | None = None,
+        publisher_token_file: Path | None = None,
+    ) -> GatewaySettings:
+        upstream = upstream or os.environ.get(UPSTREAM_ENV)
+        if not upstream or not upstream.startswith(("http://", "https://")):
+            raise HubStartError("The gateway needs its registry: pass --upstream http(s)://HOST:PORT (or set HUBPUSH_GATEWAY_UPSTREAM).")
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise HubStartError(f"--listen {listen!r} is not HOST:PORT; write e.g. 127.0.0.1:5000.")
+        key_text = _read_file(token_key_file, "--token-key-file") if token_key_file else os.environ.get(TOKEN_KEY_ENV, "")
+        publisher = (
+            _read_file(publisher_token_file, "--publisher-token-file")
+            if publisher_token_file
+            else os.environ.get(PUBLISHER_TOKEN_ENV)
+        )
+        if key_text and len(key_text) < 32:
+            raise HubStartError("The token key must be at least 32 characters; create one with: openssl rand -hex 32.")
+        return cls(
+            upstream=upstream.rstrip("/"),
+            host=host.strip("[]"),
+            port=int(port),
+            public_url=public_url.rstrip("/") if public_url else None,
+            token_key=key_text.encode("utf-8") if key_text else secrets.token_bytes(32),
+            publisher_token=publisher or None,
+            ephemeral_key=not key_text,
+        )
+
+
+def _read_file(path: Path, flag: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise HubStartError(f"{flag} {path} cannot be read ({exc.strerror}); check the path and its permissions.") from None

@@ -1,0 +1,74 @@
+"""Bearer tokens of the registry auth flow, signed with a key the gateways share.
+
+A token records what the gateway decided when it verified the caller (which executor
+they proved, which repositories they may pull or push), so later requests need no
+slow secret check. Any gateway holding the same key accepts it: that is what lets
+several replicas run side by side. Tokens never contain a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+
+TOKEN_TTL_SECONDS = 300
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who the caller proved to be, and what they may do, per repository."""
+
+    #: the repository of the executor whose NAME/SECRET the caller proved; "" for anonymous
+    subject: str = ""
+    access: dict[str, frozenset[str]] = field(default_factory=dict)
+    expires_at: float = 0.0
+
+    def allows(self, repository: str, action: str) -> bool:
+        return action in self.access.get(repository, frozenset())
+
+
+class TokenSigner:
+    def __init__(self, key: bytes, ttl: int = TOKEN_TTL_SECONDS) -> None:
+        if len(key) < 16:
+            raise ValueError("the token key must be at least 16 bytes")
+        self._key = key
+        self.ttl = ttl
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+
+    def issue(self, subject: str, access: dict[str, frozenset[str]], now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        body = {"sub": subject, "access": {repo: sorted(actions) for repo, actions in access.items()}, "exp": int(now) + self.ttl}
+        payload = _b64(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, now: float | None = None) -> Grant | None:
+        """The grant inside ``token``, or None when it is forged, damaged or expired."""
+        payload, _, mac = token.partition(".")
+        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        try:
+            body = json.loads(_unb64(payload))
+            grant = Grant(
+                subject=str(body["sub"]),
+                access={str(repo): frozenset(actions) for repo, actions in body["access"].items()},
+                expires_at=float(body["exp"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if grant.expires_at < (time.time() if now is None else now):
+            return None
+        return grant
