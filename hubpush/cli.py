@@ -19,7 +19,8 @@ from rich.text import Text
 from . import __version__
 from .errors import HubpushError
 from .push import PushResult, push_executor
-from .render import CliReporter, emit_json, render_push, render_show
+from .pull import PullResult, pull_executor
+from .render import CliReporter, emit_json, render_hub, render_pull, render_push, render_show
 from .settings import DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY, PushSettings
 from .show import ExecutorView, show_executor
 
@@ -143,6 +144,23 @@ def show(
     render_show(view, out, as_json=as_json)
 
 
+@app.command()
+def pull(
+    name: Annotated[str, typer.Argument(help="The executor's NAME.")],
+    tag: Annotated[str, typer.Option("--tag", "-t", help="The tag to pull.")] = "latest",
+    secret: Annotated[
+        Optional[str],
+        typer.Option("--secret", envvar="HUBPUSH_SECRET", help="Needed for private executors unless cached; used for this pull only."),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonOption = False,
+    verbose: DebugOption = False,
+) -> None:
+    """Pull an executor's image into the local engine; private ones with their secret, no docker login needed."""
+    result: PullResult = _run(lambda: pull_executor(registry, name, tag, secret), as_json=as_json, verbose=verbose)
+    render_pull(result, out, as_json=as_json)
+
+
 hub_app = typer.Typer(help="Run a hub: the gateway that enforces secrets, visibility and protected tags.", no_args_is_help=True)
 app.add_typer(hub_app, name="hub")
 
@@ -181,6 +199,51 @@ def hub_serve(
         serve(settings, on_ready=lambda line: err.print(line, markup=False, highlight=False))
 
     _run(action, as_json=False, verbose=verbose)
+
+
+@hub_app.command("up")
+def hub_up(
+    port: Annotated[int, typer.Option("--port", help="Port of the gateway (the hub's address is localhost:PORT).")] = 5000,
+    listen_host: Annotated[str, typer.Option("--listen-host", help="Interface the gateway listens on.")] = "127.0.0.1",
+    publisher_token: Annotated[
+        Optional[str],
+        typer.Option("--publisher-token", envvar="HUBPUSH_GATEWAY_PUBLISHER_TOKEN", help="Only holders of it may create executors."),
+    ] = None,
+    as_json: JsonOption = False,
+    verbose: DebugOption = False,
+) -> None:
+    """Start a local hub: registry:2 on a private Docker network, and the gateway in front of it."""
+    from .hub_runner import hub_up as start
+
+    status = _run(lambda: start(port=port, listen_host=listen_host, publisher_token=publisher_token), as_json=as_json, verbose=verbose)
+    render_hub(status.to_dict(), out, as_json=as_json, what="Hub running at" if status.started else "Hub already running at")
+
+
+@hub_app.command("down")
+def hub_down(
+    remove_data: Annotated[bool, typer.Option("--remove-data", help="Also delete the registry's volume (every executor).")] = False,
+    verbose: DebugOption = False,
+) -> None:
+    """Stop the local hub started by 'hubpush hub up'; its data is kept unless --remove-data."""
+    from .hub_runner import hub_down as stop
+
+    stopped = _run(lambda: stop(remove_data=remove_data), as_json=False, verbose=verbose)
+    out.print("Hub stopped." if stopped else "No hub was running.")
+
+
+@hub_app.command("status")
+def hub_status(as_json: JsonOption = False, verbose: DebugOption = False) -> None:
+    """Say whether the local hub runs, and where."""
+    from .hub_runner import hub_status as status_of
+
+    status = _run(status_of, as_json=as_json, verbose=verbose)
+    if status is None:
+        if as_json:
+            emit_json({"running": False})
+        else:
+            out.print("No hub is running; start one with: hubpush hub up")
+        raise typer.Exit(1)
+    render_hub(status.to_dict(), out, as_json=as_json, what="Hub running at")
 
 
 @app.command()

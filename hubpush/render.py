@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .pull import PullResult
 from .push import PushResult
 from .show import ExecutorView
 
@@ -112,3 +113,28 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
     untracked = sorted(set(view.registry_tags) - set(meta.tags))
     if untracked:
         out.print(Text.assemble(("Tags in the registry that hubpush did not push: ", "yellow"), ", ".join(untracked)))
+
+
+def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(Text.assemble(("Pulled ", "bold green"), result.image, "  ", (result.digest, "dim")), highlight=False)
+
+
+def render_hub(status: dict[str, object], out: Console, *, as_json: bool, what: str) -> None:
+    """``hub up`` / ``hub status``: where the hub is and how to use it."""
+    if as_json:
+        emit_json(status)
+        return
+    address = str(status["address"])
+    out.print(Text.assemble((f"{what} ", "bold green"), address), highlight=False)
+    out.print(
+        Text(
+            f"  gateway pid {status['gateway_pid']}, log {status['log_file']}\n"
+            f"  registry container {status['registry_container']} (reachable only by the gateway, at {status['upstream']})\n"
+            f"  publish:  hubpush push FOLDER --registry {address}\n"
+            f"  stop:     hubpush hub down"
+        ),
+        highlight=False,
+    )

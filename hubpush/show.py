@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .errors import ExecutorNotFoundError
 from .metadata import ExecutorMetadata
+from .hub_client import HubGateway
 from .metadata_store import MetadataStore
 from .registry import RegistryClient
 from .rules import check_secret, may_read, repository_for
@@ -42,6 +44,10 @@ def show_executor(
     registry = RegistryClient(registry_address)
     registry.ping()
     repository = repository_for(name)
+    gateway = HubGateway.detect(registry)
+    if gateway is not None:
+        secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
+        return _view_from_gateway(gateway, repository, name, secret)
     metadata = MetadataStore(registry).read(repository)
     if metadata is None:
         raise ExecutorNotFoundError(f"No executor named {name!r} exists at {registry.location}/{repository}.")
@@ -49,3 +55,16 @@ def show_executor(
     if not may_read(metadata, secret):
         check_secret(metadata, secret)  # raises the precise refusal: missing or wrong
     return ExecutorView(metadata=metadata, registry=registry.location, registry_tags=sorted(registry.list_tags(repository) or []))
+
+
+def _view_from_gateway(gateway: HubGateway, repository: str, name: str, secret: str | None) -> ExecutorView:
+    """Behind a gateway the metadata is served by it (private ones only with the secret)."""
+    try:
+        found = gateway.executor(repository, name, secret)
+    except ExecutorNotFoundError:
+        raise ExecutorNotFoundError(f"No executor named {name!r} exists at {gateway.registry.location}/{repository}.") from None
+    registry_tags = sorted(found.pop("registry_tags", []))
+    found["secret_hash"] = ""  # the gateway never hands it out
+    where = f"{gateway.registry.location}/{repository}"
+    metadata = ExecutorMetadata.from_json(json.dumps(found).encode("utf-8"), where=where)
+    return ExecutorView(metadata=metadata, registry=gateway.registry.location, registry_tags=registry_tags)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,6 +141,74 @@ def fresh_registry(docker_client):
     """A registry of this test's own, for tests that read its request log."""
     with running_registry(docker_client) as started:
         yield started
+
+
+@dataclass
+class Gateway:
+    """A running ``hubpush hub serve`` process in front of ``registry`` (which tests read directly)."""
+
+    address: str
+    registry: Registry
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def memory_kib(self, field: str = "VmHWM") -> int:
+        """From /proc: VmHWM is the peak resident set size since start, VmRSS the current one."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no {field} for the gateway process")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_gateway(registry: Registry, log_dir: Path, *extra_args: str) -> Iterator[Gateway]:
+    """``python -m hubpush hub serve`` on a free port, in front of ``registry``, until the block ends."""
+    port = free_port()
+    log = log_dir / f"gateway-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
+    env["HUBPUSH_GATEWAY_TOKEN_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hubpush", "hub", "serve", "--upstream", registry.url, "--listen", f"127.0.0.1:{port}", *extra_args],
+            stdout=sink, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    gateway = Gateway(f"localhost:{port}", registry, process, log)
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{gateway.url}/hubpush/v1/info", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the gateway did not start: {log.read_text()}")
+        yield gateway
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gateway(docker_client, tmp_path_factory):
+    """One hub for the session: its own registry:2 with deletes enabled, and a gateway in front."""
+    with running_registry(docker_client, REGISTRY_STORAGE_DELETE_ENABLED="true") as behind:
+        with running_gateway(behind, tmp_path_factory.mktemp("gateway")) as started:
+            try:
+                yield started
+            finally:
+                remove_local_images(docker_client, started.address)
 
 
 def unique_name(prefix: str = "Exec") -> str:

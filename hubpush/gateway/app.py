@@ -282,10 +282,12 @@ class Gateway:
         repository = request.match_info["repository"]
         caller = await self.identify(request)
         metadata = await self.directory.read(repository) if not is_metadata_path(repository) else None
-        if metadata is None:
-            raise ExecutorNotFoundError(f"No executor is published at {self.address(request)}/{repository}.")
-        if not may_pull(metadata, proven=caller.proven == repository):
-            raise SecretRequiredError(f"Executor {metadata.name!r} is private: pass its secret to see it.")
+        if metadata is None or not may_pull(metadata, proven=caller.proven == repository):
+            # one answer for "absent" and "private": names of private executors do not leak
+            raise SecretRequiredError(
+                f"No executor is visible at {self.address(request)}/{repository}: it does not exist, "
+                "or it is private and needs its secret (--secret)."
+            )
         view = json.loads(metadata.to_json())
         del view["secret_hash"]
         view["registry_tags"] = sorted(await self.directory.tags(repository) or [])

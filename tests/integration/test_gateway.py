@@ -1,0 +1,392 @@
+"""The hub gateway against a real engine, a real registry:2 and real clients.
+
+Every promise is checked with a client that is not hubpush: the docker CLI (login, pull,
+push), the registry HTTP API through the gateway, and the registry behind it read
+directly, to prove what it holds did (or did not) change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import docker.errors
+import pytest
+import requests
+
+from hubpush.rules import repository_for
+from tests.conftest import MANIFEST_ACCEPT, TEST_BASE_IMAGE, CliResult, push_ok, running_gateway, unique_name
+
+
+@pytest.fixture
+def hub(hubpush, gateway):
+    """The CLI, pointed at the gateway."""
+
+    def run(*args: object, env: dict[str, str] | None = None) -> CliResult:
+        return hubpush(*args, env={"HUBPUSH_REGISTRY": gateway.address, **(env or {})})
+
+    return run
+
+
+@pytest.fixture
+def docker_cli(tmp_path):
+    """The real docker CLI with a config of this test's own, so logins never leak between tests."""
+    config = tmp_path / "docker-config"
+    config.mkdir()
+
+    def run(*args: str, stdin: str | None = None) -> CliResult:
+        done = subprocess.run(
+            ["docker", *args], env={**os.environ, "DOCKER_CONFIG": str(config)},
+            input=stdin, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+def publish(hub, make_executor, *args: object, name: str | None = None) -> tuple[dict, str]:
+    folder, name = make_executor(name=name)
+    out = push_ok(hub, folder, *args)
+    return out, repository_for(name)
+
+
+def local_image_exists(docker_client, reference: str) -> bool:
+    try:
+        docker_client.api.inspect_image(reference)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+# --- pulling: public anonymously, private only with NAME/SECRET -------------------------
+def test_private_executor_is_pulled_only_after_docker_login_with_its_secret(hub, make_executor, gateway, docker_cli, docker_client):
+    out, repository = publish(hub, make_executor, "--private")
+    image = f"{gateway.address}/{repository}:latest"
+    docker_client.images.remove(image, force=True)
+
+    anonymous = docker_cli("pull", image)
+    assert anonymous.exit_code != 0 and "unauthorized" in anonymous.stderr.lower(), anonymous.stderr
+    assert not local_image_exists(docker_client, image)
+
+    wrong = docker_cli("login", gateway.address, "-u", out["name"], "--password-stdin", stdin="not-the-secret-" * 3)
+    assert wrong.exit_code != 0 and "Incorrect NAME or SECRET" in wrong.stderr, wrong.stderr
+    assert docker_cli("pull", image).exit_code != 0
+    assert not local_image_exists(docker_client, image)
+
+    login = docker_cli("login", gateway.address, "-u", out["name"], "--password-stdin", stdin=out["secret"])
+    assert login.exit_code == 0, login.stderr
+    pulled = docker_cli("pull", image)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert out["digest"] in pulled.stdout
+    assert "does not" not in pulled.stderr  # no "registry does not conform" fallback warning
+
+
+def test_private_executor_answers_anonymous_api_calls_with_401_and_an_oci_error(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor, "--private")
+    _, manifest = gateway.registry.manifest(repository, "latest")
+    for path in ["manifests/latest", f"blobs/{manifest['config']['digest']}", "tags/list"]:
+        response = requests.get(f"{gateway.url}/v2/{repository}/{path}", headers={"Accept": MANIFEST_ACCEPT}, timeout=10)
+        assert response.status_code == 401, path
+        assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        assert 'Bearer realm="' in response.headers["WWW-Authenticate"]
+        assert manifest["config"]["digest"] not in response.text or path.startswith("blobs")
+    # the same answer for a name that does not exist: private names do not leak
+    ghost = requests.get(f"{gateway.url}/v2/{repository}-ghost/manifests/latest", timeout=10)
+    assert ghost.status_code == 401
+    # with the secret (plain Basic auth, as curl -u does) the same calls work
+    with_secret = requests.get(
+        f"{gateway.url}/v2/{repository}/manifests/latest", auth=(out["name"], out["secret"]), headers={"Accept": MANIFEST_ACCEPT}, timeout=10
+    )
+    assert with_secret.status_code == 200 and with_secret.headers["Docker-Content-Digest"] == out["digest"]
+
+
+def test_public_executor_is_pulled_anonymously(hub, make_executor, gateway, docker_cli, docker_client):
+    out, repository = publish(hub, make_executor)
+    image = f"{gateway.address}/{repository}:latest"
+    docker_client.images.remove(image, force=True)
+    pulled = docker_cli("pull", image)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert out["digest"] in pulled.stdout
+
+
+def test_hubpush_pull_passes_the_secret_for_one_pull_without_any_login(hub, make_executor, gateway, docker_client, tmp_path):
+    out, repository = publish(hub, make_executor, "--private", "-t", "v1")
+    image = f"{gateway.address}/{repository}:v1"
+    docker_client.images.remove(image, force=True)
+    isolated = {"HUBPUSH_CONFIG_DIR": str(tmp_path / "elsewhere"), "DOCKER_CONFIG": str(tmp_path / "no-docker-login")}
+
+    missing = hub("pull", out["name"], "-t", "v1", env=isolated)
+    assert missing.exit_code == 22 and "pass --secret" in missing.stderr, missing.stderr
+    wrong = hub("pull", out["name"], "-t", "v1", "--secret", "x" * 43, env=isolated)
+    assert wrong.exit_code == 23 and "wrong" in wrong.stderr, wrong.stderr
+    assert not local_image_exists(docker_client, image)
+
+    pulled = hub("pull", out["name"], "-t", "v1", "--secret", out["secret"], "--json", env=isolated)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert pulled.json["digest"] == out["digest"] and local_image_exists(docker_client, image)
+    assert not (tmp_path / "no-docker-login" / "config.json").exists()  # nothing was stored
+
+
+# --- pushing: only with the executor's secret, never over a protected tag ----------------
+def test_plain_docker_push_over_a_protected_tag_is_refused_and_the_tag_keeps_its_digest(
+    hub, make_executor, gateway, docker_cli, docker_client
+):
+    out, repository = publish(hub, make_executor, "--protected-tag", "v1")
+    assert gateway.registry.manifest(repository, "v1")[0] == out["digest"]
+    login = docker_cli("login", gateway.address, "-u", out["name"], "--password-stdin", stdin=out["secret"])
+    assert login.exit_code == 0, login.stderr
+
+    docker_client.images.get(TEST_BASE_IMAGE).tag(f"{gateway.address}/{repository}", "v1")
+    pushed = docker_cli("push", f"{gateway.address}/{repository}:v1")
+    assert pushed.exit_code != 0
+    assert "Tag 'v1'" in pushed.stderr + pushed.stdout and "protected" in pushed.stderr + pushed.stdout
+    assert gateway.registry.manifest(repository, "v1")[0] == out["digest"]  # read behind the gateway
+
+    # the same image under a new tag is fine for the secret's holder, and recorded in the metadata
+    docker_client.images.get(TEST_BASE_IMAGE).tag(f"{gateway.address}/{repository}", "extra")
+    assert docker_cli("push", f"{gateway.address}/{repository}:extra").exit_code == 0
+    meta = gateway.registry.metadata(repository)
+    assert "extra" in meta["tags"] and meta["history"][-1]["tag"] == "extra"
+
+
+def test_the_protected_tag_answer_is_412_with_an_oci_error_naming_the_tag(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor, "--protected-tag", "stable")
+    digest, _ = gateway.registry.manifest(repository, "stable")
+    raw = requests.get(f"{gateway.registry.url}/v2/{repository}/manifests/stable", headers={"Accept": MANIFEST_ACCEPT}, timeout=10)
+    response = requests.put(
+        f"{gateway.url}/v2/{repository}/manifests/stable",
+        data=raw.content,
+        headers={"Content-Type": raw.headers["Content-Type"]},
+        auth=(out["name"], out["secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 412
+    error = response.json()["errors"][0]
+    assert error["code"] == "DENIED" and "'stable'" in error["message"]
+    assert error["detail"]["tag"] == "stable" and error["detail"]["repository"] == repository
+    assert gateway.registry.manifest(repository, "stable")[0] == digest
+
+
+def test_pushing_needs_the_executors_own_secret(hub, make_executor, gateway, docker_cli, docker_client):
+    _, repository = publish(hub, make_executor)
+    other, _ = publish(hub, make_executor)
+    before = gateway.registry.tags(repository)
+    reference = f"{gateway.address}/{repository}:intruder"
+    docker_client.images.get(TEST_BASE_IMAGE).tag(f"{gateway.address}/{repository}", "intruder")
+
+    anonymous = docker_cli("push", reference)
+    assert anonymous.exit_code != 0 and "unauthorized" in anonymous.stderr.lower(), anonymous.stderr
+    assert docker_cli("login", gateway.address, "-u", other["name"], "--password-stdin", stdin=other["secret"]).exit_code == 0
+    foreign = docker_cli("push", reference)
+    assert foreign.exit_code != 0 and "denied" in foreign.stderr.lower(), foreign.stderr
+    assert gateway.registry.tags(repository) == before
+
+
+def test_a_repository_that_is_not_a_published_executor_cannot_be_pushed_to(hub, make_executor, gateway, docker_cli, docker_client):
+    owner, _ = publish(hub, make_executor)
+    assert docker_cli("login", gateway.address, "-u", owner["name"], "--password-stdin", stdin=owner["secret"]).exit_code == 0
+    stray = f"{gateway.address}/not-published-{unique_name().lower()}"
+    docker_client.images.get(TEST_BASE_IMAGE).tag(stray, "latest")
+    pushed = docker_cli("push", f"{stray}:latest")
+    assert pushed.exit_code != 0
+    assert gateway.registry.tags(stray.split("/", 1)[1]) is None
+
+
+# --- metadata: only the gateway writes it, private metadata is not readable -------------
+def test_direct_writes_to_metadata_are_refused_even_with_the_secret(hub, make_executor, gateway, docker_cli, docker_client):
+    out, repository = publish(hub, make_executor, "--private")
+    meta_repo = f"hubpush-meta/{repository}"
+    before = gateway.registry.manifest(meta_repo, "current")
+    auth = (out["name"], out["secret"])
+
+    started = requests.post(f"{gateway.url}/v2/{meta_repo}/blobs/uploads/", auth=auth, timeout=10)
+    assert started.status_code == 403 and started.json()["errors"][0]["code"] == "DENIED"
+    overwrite = requests.put(
+        f"{gateway.url}/v2/{meta_repo}/manifests/current",
+        data=b"{}",
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        auth=auth,
+        timeout=10,
+    )
+    assert overwrite.status_code == 403
+    deleted = requests.delete(f"{gateway.url}/v2/{meta_repo}/manifests/{before[0]}", auth=auth, timeout=10)
+    assert deleted.status_code == 403
+    # docker push into the metadata namespace is refused as well
+    assert docker_cli("login", gateway.address, "-u", out["name"], "--password-stdin", stdin=out["secret"]).exit_code == 0
+    docker_client.images.get(TEST_BASE_IMAGE).tag(f"{gateway.address}/{meta_repo}", "current")
+    assert docker_cli("push", f"{gateway.address}/{meta_repo}:current").exit_code != 0
+    assert gateway.registry.manifest(meta_repo, "current") == before
+
+    # reading it: never anonymously for a private executor, and the secret hash never leaves
+    anonymous = requests.get(f"{gateway.url}/v2/{meta_repo}/manifests/current", timeout=10)
+    assert anonymous.status_code == 403 and "secret_hash" not in anonymous.text
+    hub_api = requests.get(f"{gateway.url}/hubpush/v1/executors/{repository}", timeout=10)
+    assert hub_api.status_code == 401 and out["name"] not in hub_api.text
+    shown = requests.get(f"{gateway.url}/hubpush/v1/executors/{repository}", auth=auth, timeout=10)
+    assert shown.status_code == 200 and shown.json()["visibility"] == "private"
+    assert "secret_hash" not in shown.json()
+
+
+def test_catalog_lists_public_executors_and_private_ones_only_for_their_secret(hub, make_executor, gateway):
+    _, public_repo = publish(hub, make_executor)
+    private, private_repo = publish(hub, make_executor, "--private")
+    anonymous = requests.get(f"{gateway.url}/v2/_catalog", timeout=30).json()["repositories"]
+    assert public_repo in anonymous and private_repo not in anonymous
+    assert not any(name.startswith("hubpush-meta") for name in anonymous)
+    owner = requests.get(f"{gateway.url}/v2/_catalog", auth=(private["name"], private["secret"]), timeout=30).json()["repositories"]
+    assert private_repo in owner and public_repo in owner
+
+
+def test_hub_show_hides_private_executors_without_their_secret(hub, make_executor, tmp_path):
+    out, _ = publish(hub, make_executor, "--private")
+    elsewhere = {"HUBPUSH_CONFIG_DIR": str(tmp_path / "elsewhere")}
+    refused = hub("show", out["name"], env=elsewhere)
+    assert refused.exit_code == 22 and "does not exist, or it is private" in refused.stderr, refused.stderr
+    shown = hub("show", out["name"], "--secret", out["secret"], "--json", env=elsewhere)
+    assert shown.exit_code == 0 and shown.json["visibility"] == "private"
+
+
+# --- publishing: first come first served, or only with the hub's publisher token --------
+def test_publisher_token_restricts_who_creates_executors(hubpush, make_executor, gateway, tmp_path):
+    token_file = tmp_path / "publisher.token"
+    token_file.write_text("team-publisher-token-0123456789abcdef\n")
+    # a second gateway on the same registry: gateways keep no state of their own
+    with running_gateway(gateway.registry, tmp_path, "--publisher-token-file", str(token_file)) as restricted:
+        env = {"HUBPUSH_REGISTRY": restricted.address}
+        folder, name = make_executor()
+        before = restricted.registry.snapshot()
+        refused = hubpush("push", folder, env=env)
+        assert refused.exit_code == 27 and "publisher token" in refused.stderr, refused.stderr
+        assert restricted.registry.snapshot() == before
+        out = push_ok(hubpush, folder, env={**env, "HUBPUSH_PUBLISHER_TOKEN": "team-publisher-token-0123456789abcdef"})
+        # updating an executor needs its secret, not the publisher token
+        again = hubpush("push", "--force-update", name, "-t", "v2", folder, env=env)
+        assert again.exit_code == 0, again.stderr
+        assert restricted.registry.tags(repository_for(name)) == ["latest", "v2"]
+        assert out["first_publish"] is True
+
+
+# --- races: the gateway serializes pushes of one executor -------------------------------
+def _in_parallel(calls):
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def test_parallel_pushes_of_one_new_protected_tag_have_exactly_one_winner(hub, make_executor, gateway, tmp_path):
+    out, repository = publish(hub, make_executor)
+    name, secret = out["name"], out["secret"]
+    folders = [make_executor(name=name, files={"variant.txt": f"variant {i}\n"})[0] for i in range(4)]
+    calls = [
+        (lambda folder=folder, i=i: hub(
+            "push", "--json", "--force-update", name, "--secret", secret, "--protected-tag", "v1", folder,
+            env={"HUBPUSH_CONFIG_DIR": str(tmp_path / f"config-{i}")},
+        ))
+        for i, folder in enumerate(folders)
+    ]  # fmt: skip
+    results = _in_parallel(calls)
+    winners = [r for r in results if r.exit_code == 0]
+    assert len(winners) == 1, [(r.exit_code, r.stderr[-300:]) for r in results]
+    assert all(r.exit_code == 24 for r in results if r.exit_code != 0), [r.stderr[-300:] for r in results]
+    digest = winners[0].json["digest"]
+    assert gateway.registry.manifest(repository, "v1")[0] == digest
+    meta = gateway.registry.metadata(repository)
+    assert meta["tags"]["v1"]["digest"] == digest and "v1" in meta["protected_tags"]
+    assert [entry["tag"] for entry in meta["history"]].count("v1") == 1
+
+
+def test_parallel_first_publishes_of_one_name_have_exactly_one_winner(hub, make_executor, gateway, tmp_path):
+    name = unique_name()
+    folders = [make_executor(name=name, files={"variant.txt": f"variant {i}\n"})[0] for i in range(4)]
+    calls = [
+        (lambda folder=folder, i=i: hub("push", "--json", folder, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / f"config-{i}")}))
+        for i, folder in enumerate(folders)
+    ]
+    results = _in_parallel(calls)
+    winners = [r for r in results if r.exit_code == 0]
+    assert len(winners) == 1, [(r.exit_code, r.stderr[-300:]) for r in results]
+    assert all(r.exit_code == 21 for r in results if r.exit_code != 0), [r.stderr[-300:] for r in results]
+    repository = repository_for(name)
+    assert gateway.registry.manifest(repository, "latest")[0] == winners[0].json["digest"]
+    # the winner's secret owns the NAME: it updates, the losers' caches hold nothing for it
+    again = hub("push", "--force-update", name, "--secret", winners[0].json["secret"], "-t", "v2", folders[0])
+    assert again.exit_code == 0, again.stderr
+
+
+def test_parallel_pushes_of_different_executors_all_succeed(hub, make_executor, gateway):
+    folders = [make_executor() for _ in range(4)]
+    results = _in_parallel([(lambda folder=folder: hub("push", "--json", folder)) for folder, _ in folders])
+    assert [r.exit_code for r in results] == [0] * 4, [r.stderr[-300:] for r in results]
+    for (_, name), result in zip(folders, results, strict=True):
+        assert gateway.registry.manifest(repository_for(name), "latest")[0] == result.json["digest"]
+
+
+# --- streaming: a 1 GiB blob, in chunks, with range reads; memory stays flat -------------
+GIB = 1 << 30
+_PIECE = 1 << 20
+
+
+class PatternStream(io.RawIOBase):
+    """``size`` bytes of a repeating random pattern, made on the fly (nothing held whole)."""
+
+    def __init__(self, start: int, size: int, pattern: bytes) -> None:
+        self.position, self.end, self.pattern = start, start + size, pattern
+
+    def __len__(self) -> int:
+        return self.end - self.position
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = min(size if size > 0 else _PIECE, self.end - self.position, _PIECE - self.position % _PIECE)
+        data = self.pattern[self.position % _PIECE : self.position % _PIECE + size]
+        self.position += size
+        return data
+
+
+def test_a_1_gib_blob_streams_through_in_chunks_with_flat_gateway_memory(hub, make_executor, gateway, record_property, capsys):
+    out, repository = publish(hub, make_executor)
+    auth = (out["name"], out["secret"])
+    pattern = os.urandom(_PIECE)
+    expected = hashlib.sha256()
+    for _ in range(GIB // _PIECE):
+        expected.update(pattern)
+    digest = f"sha256:{expected.hexdigest()}"
+    before_kib = gateway.memory_kib("VmRSS")
+
+    started = requests.post(f"{gateway.url}/v2/{repository}/blobs/uploads/", auth=auth, timeout=30)
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    assert location.startswith(gateway.url)  # the registry's own address never reaches the client
+    chunk = GIB // 4
+    for offset in range(0, GIB, chunk):  # a chunked upload: four PATCHes with Content-Range
+        patched = requests.patch(
+            location, data=PatternStream(offset, chunk, pattern), auth=auth, timeout=600,
+            headers={"Content-Type": "application/octet-stream", "Content-Range": f"{offset}-{offset + chunk - 1}"},
+        )  # fmt: skip
+        assert patched.status_code == 202, patched.text
+        location = patched.headers["Location"]
+    separator = "&" if "?" in location else "?"
+    done = requests.put(f"{location}{separator}digest={digest}", auth=auth, timeout=600)
+    assert done.status_code == 201, done.text
+
+    head = requests.head(f"{gateway.url}/v2/{repository}/blobs/{digest}", auth=auth, timeout=30)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == GIB
+    ranged = requests.get(f"{gateway.url}/v2/{repository}/blobs/{digest}", auth=auth, headers={"Range": "bytes=1048570-1048585"}, timeout=30)
+    assert ranged.status_code == 206 and ranged.content == pattern[-6:] + pattern[:10]
+
+    pulled = hashlib.sha256()
+    with requests.get(f"{gateway.url}/v2/{repository}/blobs/{digest}", auth=auth, stream=True, timeout=600) as response:
+        assert response.status_code == 200
+        for piece in response.iter_content(_PIECE):
+            pulled.update(piece)
+    assert f"sha256:{pulled.hexdigest()}" == digest
+
+    peak_mib = gateway.memory_kib("VmHWM") / 1024
+    record_property("gateway_peak_rss_mib", round(peak_mib, 1))
+    with capsys.disabled():
+        print(f"\n[gateway memory] before 1 GiB: {before_kib / 1024:.1f} MiB RSS; peak after push+pull: {peak_mib:.1f} MiB")
+    assert peak_mib < before_kib / 1024 + 64, f"gateway memory grew to {peak_mib:.0f} MiB while streaming 1 GiB"
