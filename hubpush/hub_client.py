@@ -58,6 +58,13 @@ class HubGateway:
         )
         return self._answer(response, "check the push")
 
+    def abort_push(self, repository: str, restore: dict[str, Any], *, name: str, secret: str) -> bool:
+        """Ask the gateway to put the metadata back as it was before ``begin_push``; True if it did."""
+        response = self.registry.send(
+            "POST", f"/hubpush/v1/executors/{self._path(repository)}/abort", json=restore, auth=(self.username(name), secret)
+        )
+        return bool(self._answer(response, "undo the recorded push").get("restored"))
+
     def executor(self, repository: str, name: str, secret: str | None) -> dict[str, Any]:
         """The executor's metadata as the gateway shows it (never the secret hash)."""
         response = self.registry.send(

@@ -61,3 +61,18 @@ class MetadataStore:
         meta_repo = metadata_repository(repository)
         manifest = self.registry.get_manifest(meta_repo, METADATA_TAG)
         return manifest is None or self.registry.delete_manifest(meta_repo, manifest.digest)
+
+    def current_digest(self, repository: str) -> str | None:
+        """The digest of the metadata artifact ``current`` points at now (None when absent)."""
+        manifest = self.registry.get_manifest(metadata_repository(repository), METADATA_TAG)
+        return manifest.digest if manifest else None
+
+    def restore(self, repository: str, digest: str) -> bool:
+        """Point ``current`` back at an earlier metadata artifact (registries keep it by digest).
+        False when the registry no longer holds it."""
+        meta_repo = metadata_repository(repository)
+        manifest = self.registry.get_manifest(meta_repo, digest)
+        if manifest is None:
+            return False
+        self.registry.put_manifest(meta_repo, METADATA_TAG, manifest.raw, manifest.media_type)
+        return True

@@ -437,7 +437,7 @@ def _push_through_gateway(
     try:
         digest = _push_tags(builder, pusher, image, repository, tags, reporter, credentials)
     except HubpushError as exc:
-        raise _explain_gateway_failure(exc, gateway, repository, name, secret, tags, first_publish, secret_store) from None
+        raise _explain_gateway_failure(exc, gateway, repository, name, secret, tags, answer["restore"], first_publish, secret_store) from None
     view = gateway.executor(repository, name, secret)
     return PushResult(
         name=name,
@@ -462,10 +462,12 @@ def _explain_gateway_failure(
     name: str,
     secret: str,
     tags: list[str],
+    restore: dict[str, object],
     first_publish: bool,
     secret_store: SecretStore,
 ) -> HubpushError:
-    """A push the gateway refused mid-way is usually a lost race for a protected tag: say so."""
+    """After the intent was recorded, the push failed: a lost race for a protected tag says so;
+    otherwise the gateway puts the metadata back if no tag moved, or the NAME stays reserved."""
     try:
         view = gateway.executor(repository, name, secret)
     except HubpushError:
@@ -477,7 +479,16 @@ def _explain_gateway_failure(
             f"Tag {names} of executor {name!r} is protected and was pushed by another push while this one ran; "
             "it cannot be pushed again, push under a new tag instead."
         )
-    if first_publish:
+    try:
+        restored = gateway.abort_push(repository, restore, name=name, secret=secret)
+    except HubpushError:
+        restored = False  # the hub is gone too: the intent stays, which errs on the safe side
+    if restored:
+        if first_publish:
+            secret_store.forget(gateway.registry.location, repository)
+        exc.message += " No tag was pushed and the hub's metadata is back as it was."
+        exc.args = (exc.message,)
+    elif first_publish:
         exc.message += (
             f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
             f"on this machine (its secret is cached in {secret_store.path})."

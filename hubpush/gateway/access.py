@@ -76,10 +76,10 @@ def required_action(target: Target, method: str) -> str | None:
     pointing there, protected ones included. Cancelling one's own upload is a push.
     """
     method = method.upper()
+    if target.kind is Kind.UPLOAD:  # even reading an upload's status is part of pushing
+        return PUSH if method in ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE") else None
     if method in ("GET", "HEAD"):
         return PULL
-    if target.kind is Kind.UPLOAD and method in ("POST", "PATCH", "PUT", "DELETE"):
-        return PUSH
     if target.kind is Kind.MANIFEST and method == "PUT":
         return PUSH
     return None

@@ -137,6 +137,7 @@ class Gateway:
         app.router.add_get("/hubpush/v1/info", self.info)
         app.router.add_get("/hubpush/v1/token", self.token)
         app.router.add_post("/hubpush/v1/executors/{repository:.+}/push", self.begin_push)
+        app.router.add_post("/hubpush/v1/executors/{repository:.+}/abort", self.abort_push)
         app.router.add_get("/hubpush/v1/executors/{repository:.+}", self.executor)
         app.router.add_route("*", "/v2", self.distribution)
         app.router.add_route("*", "/v2/{tail:.*}", self.distribution)
@@ -322,7 +323,13 @@ class Gateway:
                 self._check_publisher(request)
             registry_tags = await self.directory.tags(repository)
             decision = await asyncio.to_thread(decide_push, push, current, registry_tags, registry=self.address(request))
+            restore = None
             if not body.get("dry_run"):
+                # what an abort puts back if the push then moves no tag: the registry keeps old artifacts by digest
+                restore = {
+                    "metadata_digest": await self.directory.current_digest(repository),
+                    "history_length": len(current.history) if current else 0,
+                }
                 metadata = await self._intent(current, push, decision.protected_tags, decision.visibility, body, repository)
                 await self.directory.write(repository, metadata)
         return web.json_response(
@@ -332,8 +339,27 @@ class Gateway:
                 "tags": decision.tags,
                 "protected_tags": decision.protected_tags,
                 "visibility": decision.visibility.value,
+                "restore": restore,
             }
         )
+
+    async def abort_push(self, request: web.Request) -> web.Response:
+        """Undo a recorded intent whose push failed, if no tag moved since: the hub is then as before.
+
+        Only the executor's secret holder may ask, and only the history length it was given
+        proves that nothing was pushed meanwhile (by anyone).
+        """
+        repository = request.match_info["repository"]
+        body = await request.json()
+        caller = await self.identify(request)
+        if caller.proven != repository or caller.grant is not None:
+            raise self.deny(request, caller, repository, PUSH)
+        async with self.directory.lock(repository):
+            current = await self.directory.read(repository)
+            untouched = current is not None and len(current.history) == int(body.get("history_length", -1))
+            digest = body.get("metadata_digest")
+            restored = untouched and await self.directory.restore(repository, str(digest) if digest else None)
+        return web.json_response({"restored": restored})
 
     def _check_publisher(self, request: web.Request) -> None:
         expected = self.settings.publisher_token
@@ -500,19 +526,33 @@ class Gateway:
         """
         url, headers = self._upstream_request(request, query)
         data = request.content if request.body_exists else None
-        async with self.session.request(request.method, url, headers=headers, data=data, allow_redirects=False) as upstream:
-            response = web.StreamResponse(status=upstream.status, headers=self._response_headers(upstream.headers, request))
-            await response.prepare(request)
-            if request.method != "HEAD":
-                async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
-                    await response.write(chunk)
-            await response.write_eof()
-            return response
+        response: web.StreamResponse | None = None
+        try:
+            async with self.session.request(request.method, url, headers=headers, data=data, allow_redirects=False) as upstream:
+                response = web.StreamResponse(status=upstream.status, headers=self._response_headers(upstream.headers, request))
+                await response.prepare(request)
+                if request.method != "HEAD":
+                    async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
+                        await response.write(chunk)
+                await response.write_eof()
+                return response
+        except aiohttp.ClientError as exc:
+            if response is not None:
+                raise  # the answer has started: all that is left is to drop the connection
+            raise _unavailable(exc) from None
 
     async def _send_small(self, request: web.Request, body: bytes) -> tuple[int, Any, bytes]:
         url, headers = self._upstream_request(request, None)
-        async with self.session.request(request.method, url, headers=headers, data=body, allow_redirects=False) as upstream:
-            return upstream.status, upstream.headers.copy(), await upstream.read()
+        try:
+            async with self.session.request(request.method, url, headers=headers, data=body, allow_redirects=False) as upstream:
+                return upstream.status, upstream.headers.copy(), await upstream.read()
+        except aiohttp.ClientError as exc:
+            raise _unavailable(exc) from None
+
+
+def _unavailable(exc: Exception) -> Refusal:
+    log.error("the registry behind the gateway failed: %s", exc)
+    return Refusal(502, "UNAVAILABLE", "The registry behind the hub does not answer; try again, or tell the hub's operator.")
 
 
 def _basic_credentials(value: str) -> tuple[str, str]:

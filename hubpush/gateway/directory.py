@@ -65,6 +65,18 @@ class ExecutorDirectory:
         namespace, _ = split_path(path)
         await asyncio.to_thread(MetadataStore(self._client(namespace)).write, metadata)
 
+    async def current_digest(self, path: str) -> str | None:
+        namespace, repository = split_path(path)
+        return await asyncio.to_thread(MetadataStore(self._client(namespace)).current_digest, repository)
+
+    async def restore(self, path: str, digest: str | None) -> bool:
+        """Put the metadata back at ``digest``, or remove it when there was none (False: not possible)."""
+        namespace, repository = split_path(path)
+        store = MetadataStore(self._client(namespace))
+        if digest is None:
+            return await asyncio.to_thread(store.delete, repository)
+        return await asyncio.to_thread(store.restore, repository, digest)
+
     async def tags(self, path: str) -> list[str] | None:
         namespace, repository = split_path(path)
         return await asyncio.to_thread(self._client(namespace).list_tags, repository)

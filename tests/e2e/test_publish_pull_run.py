@@ -93,3 +93,30 @@ def test_requirements_variables_are_filled_from_build_env_by_pip(hubpush, regist
     assert "Using cache" not in result.stderr
     assert "Requirement already satisfied: jina==3.34.0" in result.stderr
     assert registry.tags("templated-hello") == ["latest"]
+
+
+def test_private_example_through_the_hub_is_refused_anonymously_then_pulled_with_its_secret(
+    hubpush, gateway, run_executor, tmp_path
+):
+    folder = tmp_path / "private-hello"
+    shutil.copytree(EXAMPLES / "hello-executor", folder)
+    (folder / "config.yml").write_text((folder / "config.yml").read_text().replace("name: HelloExecutor", "name: PrivateHello"))
+    env = {**JINA_BASE, "HUBPUSH_REGISTRY": gateway.address}
+    published = hubpush("push", "--json", "--private", folder, env=env)
+    assert published.exit_code == 0, published.stderr
+    out = published.json
+    reference = out["image_references"][0]
+    docker("rmi", "-f", reference, check=False)
+
+    anonymous = subprocess.run(
+        ["docker", "pull", reference], capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKER_CONFIG": str(tmp_path / "no-login")},
+    )  # fmt: skip
+    assert anonymous.returncode != 0 and "unauthorized" in anonymous.stderr.lower(), anonymous.stderr
+    assert docker("image", "inspect", reference, check=False).returncode != 0
+
+    elsewhere = {**env, "HUBPUSH_CONFIG_DIR": str(tmp_path / "another-machine")}
+    pulled = hubpush("pull", out["name"], "--secret", out["secret"], env=elsewhere)
+    assert pulled.exit_code == 0, pulled.stderr
+    container = run_executor(reference)
+    assert ask(container) == "hello, world"

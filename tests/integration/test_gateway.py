@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from hubpush.rules import repository_for
+from tests.integration.faulty_registry import FaultyRegistryProxy
 from tests.conftest import MANIFEST_ACCEPT, TEST_BASE_IMAGE, CliResult, push_ok, running_gateway, unique_name
 
 
@@ -390,3 +391,31 @@ def test_a_1_gib_blob_streams_through_in_chunks_with_flat_gateway_memory(hub, ma
     with capsys.disabled():
         print(f"\n[gateway memory] before 1 GiB: {before_kib / 1024:.1f} MiB RSS; peak after push+pull: {peak_mib:.1f} MiB")
     assert peak_mib < before_kib / 1024 + 64, f"gateway memory grew to {peak_mib:.0f} MiB while streaming 1 GiB"
+
+
+# --- a push that fails after the intent leaves the hub as it was -------------------------
+def test_a_failed_first_publish_through_the_hub_is_undone(hub, make_executor, gateway, tmp_path):
+    folder, name = make_executor()
+    repository = repository_for(name)
+    with FaultyRegistryProxy(gateway.address, refuse_blob_uploads_to=repository) as proxy:
+        failed = hub("push", folder, env={"HUBPUSH_REGISTRY": proxy.address})
+    assert failed.exit_code == 34, failed.stderr
+    assert "metadata is back as it was" in failed.stderr, failed.stderr
+    assert gateway.registry.metadata(repository) is None and gateway.registry.tags(repository) in (None, [])
+    # the NAME is free again: a normal publish now works
+    assert push_ok(hub, folder)["first_publish"] is True
+
+
+def test_a_failed_update_through_the_hub_restores_the_metadata(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor)
+    before = gateway.registry.manifest(f"hubpush-meta/{repository}", "current")[0]
+    folder, _ = make_executor(name=out["name"], files={"changed.txt": "changed\n"})
+    with FaultyRegistryProxy(gateway.address, refuse_blob_uploads_to=repository) as proxy:
+        failed = hub(
+            "push", folder, "--force-update", out["name"], "--secret", out["secret"], "--private", "--protected-tag", "v9",
+            env={"HUBPUSH_REGISTRY": proxy.address},
+        )  # fmt: skip
+    assert failed.exit_code == 34 and "metadata is back as it was" in failed.stderr, failed.stderr
+    assert gateway.registry.manifest(f"hubpush-meta/{repository}", "current")[0] == before
+    meta = gateway.registry.metadata(repository)
+    assert meta["visibility"] == "public" and meta["protected_tags"] == []

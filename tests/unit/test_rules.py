@@ -6,11 +6,15 @@ from hubpush import errors
 from hubpush.metadata import ExecutorMetadata, TagRecord, Visibility
 from hubpush.rules import (
     PushRequest,
+    check_tag_write,
     decide_push,
+    is_metadata_path,
     locked_tags,
+    may_pull,
     may_read,
     metadata_repository,
     repository_for,
+    repository_for_username,
     requested_tags,
     validate_name,
     validate_tag,
@@ -190,3 +194,45 @@ def test_invalid_base_images(reference):
 
     with pytest.raises(errors.InvalidBaseImageError):
         validate_image_reference(reference)
+
+
+# --- rules the gateway applies to every request ----------------------------------------
+def test_check_tag_write_refuses_an_existing_protected_tag_only():
+    pushed = meta(protected_tags=["v1"], tags={"v1": TagRecord("sha256:" + "1" * 64, "2026-01-01T00:00:00Z")})
+    with pytest.raises(errors.ProtectedTagError, match="'v1'"):
+        check_tag_write(pushed, "v1", tag_exists=True)
+    with pytest.raises(errors.ProtectedTagError):
+        check_tag_write(pushed, "v1", tag_exists=False)  # recorded in the metadata is enough
+    check_tag_write(pushed, "v2", tag_exists=True)  # not protected
+    fresh = meta(protected_tags=["v3"])
+    check_tag_write(fresh, "v3", tag_exists=False)  # protected but not pushed yet: the first push goes through
+    with pytest.raises(errors.ProtectedTagError):
+        check_tag_write(fresh, "v3", tag_exists=True)  # ... and only the first
+
+
+def test_may_pull_public_always_private_only_when_proven():
+    assert may_pull(meta(visibility=Visibility.PUBLIC), proven=False)
+    assert not may_pull(meta(visibility=Visibility.PRIVATE), proven=False)
+    assert may_pull(meta(visibility=Visibility.PRIVATE), proven=True)
+
+
+@pytest.mark.parametrize(
+    ("username", "repository"),
+    [
+        ("HelloExecutor", "hello-executor"),
+        ("hello-executor", "hello-executor"),
+        ("team/ml/TagsHasher", "team/ml/tags-hasher"),
+        ("Bad Name", None),
+        ("", None),
+        ("Team/Hello", None),  # namespaces are lower-case paths
+        ("hubpush-meta/Hello", None),
+        ("HubpushMeta", None),  # the metadata namespace is no executor
+    ],
+)
+def test_registry_usernames_map_to_repositories_like_names_do(username, repository):
+    assert repository_for_username(username) == repository
+
+
+def test_metadata_paths_are_recognised_at_any_depth():
+    assert is_metadata_path("hubpush-meta/x") and is_metadata_path("team/hubpush-meta/x")
+    assert not is_metadata_path("hubpush-metadata/x") and not is_metadata_path("x")
