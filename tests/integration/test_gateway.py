@@ -11,7 +11,9 @@ import hashlib
 import io
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import docker.errors
 import pytest
@@ -419,3 +421,103 @@ def test_a_failed_update_through_the_hub_restores_the_metadata(hub, make_executo
     assert gateway.registry.manifest(f"hubpush-meta/{repository}", "current")[0] == before
     meta = gateway.registry.metadata(repository)
     assert meta["visibility"] == "public" and meta["protected_tags"] == []
+
+
+# --- another real client: oras ------------------------------------------------------------
+def test_oras_pushes_and_pulls_an_artifact_through_the_hub_with_the_token_flow(hub, make_executor, gateway, tmp_path, monkeypatch):
+    import oras.client
+
+    out, repository = publish(hub, make_executor, "--private")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # oras-py keeps its login in ~/.docker/config.json
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    target = f"{gateway.address}/{repository}:weights"
+
+    anonymous = oras.client.OrasClient(hostname=gateway.address, insecure=True)
+    with pytest.raises(Exception, match="UNAUTHORIZED"):
+        anonymous.push(target=target, files=["model.bin"])
+    assert gateway.registry.tags(repository) == ["latest"]
+
+    owner = oras.client.OrasClient(hostname=gateway.address, insecure=True)
+    owner.login(username=out["name"], password=out["secret"], hostname=gateway.address)
+    assert owner.push(target=target, files=["model.bin"]).status_code == 201
+    assert gateway.registry.tags(repository) == ["latest", "weights"]
+    assert "weights" in gateway.registry.metadata(repository)["tags"]  # recorded like any tag
+    pulled = owner.pull(target=target, outdir=str(tmp_path / "pulled"))
+    assert [Path(path).read_bytes() for path in pulled] == [(tmp_path / "model.bin").read_bytes()]
+
+    (tmp_path / "home" / ".docker" / "config.json").unlink()  # forget the login
+    stranger = oras.client.OrasClient(hostname=gateway.address, insecure=True)
+    with pytest.raises(Exception, match="Unauthorized|401"):
+        stranger.pull(target=target, outdir=str(tmp_path / "stolen"))
+    assert not (tmp_path / "stolen").exists() or not any((tmp_path / "stolen").iterdir())
+
+
+# --- redirects: blob downloads offloaded to storage pass through untouched ---------------
+class StorageServer:
+    """Serves the registry's storage folder over HTTP, as object storage or a CDN would."""
+
+    def __init__(self, root) -> None:
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        served: list[str] = []
+        self.served = served
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                served.append(self.path)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.url = f"http://localhost:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_blob_redirects_from_the_registry_reach_docker_untouched(hub, make_executor, docker_client, docker_cli, tmp_path):
+    from tests.conftest import Registry, free_port, remove_local_images
+
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    server = StorageServer(storage)
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\nhttp:\n  addr: :5000\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n"
+        f"middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: {server.url}\n"
+    )
+    port = free_port()
+    container = docker_client.containers.run(
+        "registry:2", detach=True, ports={"5000/tcp": ("127.0.0.1", port)},
+        volumes={str(storage): {"bind": "/var/lib/registry", "mode": "rw"}, str(config): {"bind": "/etc/docker/registry/config.yml", "mode": "ro"}},
+    )  # fmt: skip
+    try:
+        behind = Registry(f"localhost:{port}", container)
+        for _ in range(50):
+            try:
+                if requests.get(f"{behind.url}/v2/", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        with running_gateway(behind, tmp_path) as redirected:
+            folder, name = make_executor()
+            out = push_ok(hub, folder, env={"HUBPUSH_REGISTRY": redirected.address})
+            repository = repository_for(name)
+            _, manifest = behind.manifest(repository, "latest")
+            layer = manifest["layers"][-1]["digest"]
+            answer = requests.get(f"{redirected.url}/v2/{repository}/blobs/{layer}", allow_redirects=False, timeout=10)
+            assert answer.status_code == 307 and answer.headers["Location"].startswith(server.url)  # not rewritten
+            served_before = len(server.served)
+            reference = f"{redirected.address}/{repository}:latest"
+            docker_client.images.remove(reference, force=True)
+            pulled = docker_cli("pull", reference)
+            assert pulled.exit_code == 0 and out["digest"] in pulled.stdout, pulled.stderr
+            assert len(server.served) > served_before  # the engine fetched blobs from storage directly
+            remove_local_images(docker_client, redirected.address)
+    finally:
+        container.remove(force=True)
+        server.close()
