@@ -189,7 +189,8 @@ def push_executor(
         # honest about the limit: a plain registry serves every image to whoever can reach it
         warnings.append(
             f"'private' is recorded in the metadata, but a plain registry does not enforce it: anyone who can reach "
-            f"{registry.location} can pull this image unless the registry's own access control guards it."
+            f"{registry.location} can pull this image; put the hub gateway in front of it ('hubpush hub up', or "
+            "'hubpush hub serve') to enforce it."
         )
     return PushResult(
         name=name,

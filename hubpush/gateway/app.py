@@ -405,7 +405,9 @@ class Gateway:
 
     # --- distribution API ---------------------------------------------------------------
     async def distribution(self, request: web.Request) -> web.StreamResponse:
-        target = parse_target(request.path)
+        # decide on the very bytes the registry will see: no repository or reference needs percent-encoding
+        raw_path = request.raw_path.partition("?")[0]
+        target = parse_target(raw_path) if "%" not in raw_path else None
         if target is None:
             raise Refusal(404, "UNSUPPORTED", f"{request.path} is not part of the OCI distribution API.")
         caller = await self.identify(request)

@@ -521,3 +521,10 @@ def test_blob_redirects_from_the_registry_reach_docker_untouched(hub, make_execu
     finally:
         container.remove(force=True)
         server.close()
+
+
+def test_encoded_paths_cannot_smuggle_another_repository_past_the_checks(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor, "--private")
+    for path in [f"/v2/x%2F..%2F{repository}/manifests/latest", f"/v2/{repository}%2Fmanifests/latest", "/v2/hubpush%2Dmeta/x/manifests/current"]:
+        response = requests.get(f"{gateway.url}{path}", timeout=10)
+        assert response.status_code in (403, 404) and out["digest"] not in response.text, path
