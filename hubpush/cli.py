@@ -31,6 +31,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts are plain text: "[http(s)://]HOST:PORT[/NAMESPACE]" is not rich markup
+    rich_markup_mode=None,
 )
 # piped output (CI logs, `| less`) gets room for full digests instead of rich's 80-column default
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -161,7 +163,9 @@ def pull(
     render_pull(result, out, as_json=as_json)
 
 
-hub_app = typer.Typer(help="Run a hub: the gateway that enforces secrets, visibility and protected tags.", no_args_is_help=True)
+hub_app = typer.Typer(
+    help="Run a hub: the gateway that enforces secrets, visibility and protected tags.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(hub_app, name="hub")
 
 

@@ -41,6 +41,7 @@ REGISTRY_CONTAINER = "hubpush-hub-registry"
 REGISTRY_VOLUME = "hubpush-hub-data"
 HUB_NETWORK = "hubpush-hub"
 INFO_PATH = "/hubpush/v1/info"
+HUB_LABEL, HUB_ROLE = "org.hubpush.role", "hub-registry"
 GATEWAY_SERVICE = "hubpush-gateway"
 
 #: seconds to wait for the registry's /v2/ and for the gateway's info endpoint
@@ -73,7 +74,7 @@ class HubStatus:
     started: bool
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {"running": True, **asdict(self)}
 
 
 def default_state_dir() -> Path:
@@ -207,7 +208,7 @@ def _ensure_registry(client: docker.DockerClient, container_name: str, volume_na
         except docker.errors.NotFound:
             network = client.networks.create(network_name, driver="bridge")
         try:
-            container = client.containers.get(container_name)
+            container = _own_container(client, container_name)
         except docker.errors.NotFound:
             container = _run_registry(client, container_name, volume_name, network_name)
         if network_name not in container.attrs["NetworkSettings"]["Networks"]:
@@ -227,6 +228,16 @@ def _ensure_registry(client: docker.DockerClient, container_name: str, volume_na
     return f"http://{ip}:5000"
 
 
+def _own_container(client: docker.DockerClient, name: str) -> Any:
+    """The container ``name`` if ``hub up`` made it; a user's container of that name is never touched."""
+    container = client.containers.get(name)
+    if container.labels.get(HUB_LABEL) != HUB_ROLE:
+        raise HubStartError(
+            f"A container named {name} exists but was not made by 'hubpush hub up'; rename or remove it, then retry."
+        )
+    return container
+
+
 def _run_registry(client: docker.DockerClient, name: str, volume_name: str, network_name: str) -> Any:
     try:
         client.images.get(REGISTRY_IMAGE)
@@ -242,7 +253,7 @@ def _run_registry(client: docker.DockerClient, name: str, volume_name: str, netw
         restart_policy={"Name": "unless-stopped"},
         volumes={volume_name: {"bind": "/var/lib/registry", "mode": "rw"}},
         environment={"REGISTRY_STORAGE_DELETE_ENABLED": "true"},
-        labels={"org.hubpush.role": "hub-registry"},
+        labels={HUB_LABEL: HUB_ROLE},
     )
 
 
@@ -250,7 +261,7 @@ def _remove_registry(client: docker.DockerClient, container_name: str, volume_na
     """Remove the container, its network if nothing else uses it, and the volume if named; True if a container went."""
     removed = False
     try:
-        client.containers.get(container_name).remove(force=True)  # the registry writes blobs atomically
+        _own_container(client, container_name).remove(force=True)  # the registry writes blobs atomically
         removed = True
     except docker.errors.NotFound:
         pass

@@ -350,11 +350,15 @@ def _push_tags(
     tags: list[str],
     reporter: Reporter,
     credentials: tuple[str, str] | None = None,
+    pushed: list[str] | None = None,
 ) -> str:
-    """Push ``tags`` so that all point at one manifest; return its digest."""
+    """Push ``tags`` so that all point at one manifest; return its digest. ``pushed`` collects
+    the tags that landed, so a failure half-way can tell which ones were ours."""
+    pushed = [] if pushed is None else pushed
     first, *others = tags
     reporter.step(f"Pushing {image}:{first}")
     digest = builder.push(image, first, on_log=reporter.log, credentials=credentials)
+    pushed.append(first)
     if not others:
         return digest
     manifest = registry.get_manifest(repository, first)
@@ -366,6 +370,7 @@ def _push_tags(
     for tag in others:
         reporter.step(f"Tagging {image}:{tag}")
         registry.put_manifest(repository, tag, manifest.raw, manifest.media_type)
+        pushed.append(tag)
     return digest
 
 
@@ -435,10 +440,12 @@ def _push_through_gateway(
     # 5. push with the executor's own credentials
     credentials = (gateway.username(name), secret)
     pusher = RegistryClient(settings.registry, credentials=credentials)
+    pushed: list[str] = []
     try:
-        digest = _push_tags(builder, pusher, image, repository, tags, reporter, credentials)
+        digest = _push_tags(builder, pusher, image, repository, tags, reporter, credentials, pushed)
     except HubpushError as exc:
-        raise _explain_gateway_failure(exc, gateway, repository, name, secret, tags, answer["restore"], first_publish, secret_store) from None
+        failed = [tag for tag in tags if tag not in pushed]
+        raise _explain_gateway_failure(exc, gateway, repository, name, secret, failed, answer["restore"], first_publish, secret_store) from None
     view = gateway.executor(repository, name, secret)
     return PushResult(
         name=name,
@@ -462,18 +469,18 @@ def _explain_gateway_failure(
     repository: str,
     name: str,
     secret: str,
-    tags: list[str],
+    failed: list[str],
     restore: dict[str, object],
     first_publish: bool,
     secret_store: SecretStore,
 ) -> HubpushError:
-    """After the intent was recorded, the push failed: a lost race for a protected tag says so;
-    otherwise the gateway puts the metadata back if no tag moved, or the NAME stays reserved."""
+    """After the intent was recorded, pushing ``failed`` tags failed: a lost race for a protected
+    tag says so; otherwise the gateway puts the metadata back if no tag moved, or the NAME stays reserved."""
     try:
         view = gateway.executor(repository, name, secret)
     except HubpushError:
         view = {}
-    taken = [tag for tag in tags if tag in view.get("protected_tags", []) and tag in view.get("tags", {})]
+    taken = [tag for tag in failed if tag in view.get("protected_tags", []) and tag in view.get("tags", {})]
     if taken:
         names = ", ".join(repr(t) for t in taken)
         return ProtectedTagError(

@@ -117,10 +117,14 @@ class RegistryClient:
     otherwise, unless the address names its scheme.
     """
 
-    def __init__(self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None, trust_env: bool = True
+    ) -> None:
         self.base_url, self.host, self.namespace = parse_registry_address(address)
         self.timeout = timeout
         self._session = requests.Session()
+        #: False for the gateway's own registry: it is reached directly, never through HTTP_PROXY
+        self._session.trust_env = trust_env
         self._session.headers["User-Agent"] = "hubpush"
         # passed on every request: requests would otherwise let REQUESTS_CA_BUNDLE override a session setting
         self._verify, self._cert = tls_settings(self.host)

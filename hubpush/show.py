@@ -59,10 +59,7 @@ def show_executor(
 
 def _view_from_gateway(gateway: HubGateway, repository: str, name: str, secret: str | None) -> ExecutorView:
     """Behind a gateway the metadata is served by it (private ones only with the secret)."""
-    try:
-        found = gateway.executor(repository, name, secret)
-    except ExecutorNotFoundError:
-        raise ExecutorNotFoundError(f"No executor named {name!r} exists at {gateway.registry.location}/{repository}.") from None
+    found = gateway.executor(repository, name, secret)
     registry_tags = sorted(found.pop("registry_tags", []))
     found["secret_hash"] = ""  # the gateway never hands it out
     where = f"{gateway.registry.location}/{repository}"

@@ -16,8 +16,13 @@ from ..rules import PATH_COMPONENT_PATTERN
 PULL = "pull"
 PUSH = "push"
 _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-# /v2/<name>/<kind>/<rest>: the repository name is everything before the last kind marker
-_ROUTE = re.compile(r"^/v2/(?P<repository>.+?)/(?P<kind>manifests|blobs/uploads|blobs|tags|referrers)(?:/(?P<rest>.*))?$")
+# /v2/<name>/<kind>/<reference>. As in distribution's own router, the name is greedy: it runs up to
+# the *last* kind marker, since references never hold a "/" (so /v2/a/blobs/x/manifests/t is
+# repository a/blobs/x -- exactly what the registry will serve, which is what must be authorized).
+_ROUTE = re.compile(
+    r"^/v2/(?P<repository>.+)/(?:(?P<upload>blobs/uploads)(?:/(?P<upload_id>[^/]*))?"
+    r"|(?P<kind>manifests|blobs|tags|referrers)/(?P<rest>[^/]+))$"
+)
 
 
 class Kind(str, Enum):
@@ -53,18 +58,19 @@ def parse_target(path: str) -> Target | None:
     match = _ROUTE.match(path)
     if not match:
         return None
-    repository, kind, rest = match["repository"], match["kind"], match["rest"] or ""
+    repository = match["repository"]
     if not all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in repository.split("/")):
         return None
-    if kind == "manifests" and rest:
+    if match["upload"]:
+        return Target(Kind.UPLOAD, repository, match["upload_id"] or "")
+    kind, rest = match["kind"], match["rest"]
+    if kind == "manifests":
         return Target(Kind.MANIFEST, repository, rest)
-    if kind == "blobs/uploads":
-        return Target(Kind.UPLOAD, repository, rest)
-    if kind == "blobs" and rest:
+    if kind == "blobs":
         return Target(Kind.BLOB, repository, rest)
     if kind == "tags" and rest == "list":
         return Target(Kind.TAGS, repository)
-    if kind == "referrers" and rest:
+    if kind == "referrers":
         return Target(Kind.REFERRERS, repository, rest)
     return None
 

@@ -16,6 +16,7 @@ import binascii
 import hmac
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..errors import (
     ConflictingFlagsError,
     ExecutorNotFoundError,
     HubpushError,
+    HubStartError,
     InvalidExecutorNameError,
     InvalidTagError,
     MetadataCorruptError,
@@ -66,7 +68,9 @@ MIN_SECRET_LENGTH = 22
 _HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
 )
-_NOT_FORWARDED = _HOP_BY_HOP | {"host", "authorization"}
+# the registry builds upload URLs from X-Forwarded-*/Forwarded: without them it names itself,
+# and the gateway rewrites that to its own public address (a TLS proxy's headers stay with us)
+_NOT_FORWARDED = _HOP_BY_HOP | {"host", "authorization", "forwarded", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-for"}
 # OCI error code and HTTP status for each refusal the rules can raise
 _HTTP_FOR_ERROR: dict[type[HubpushError], tuple[int, str]] = {
     ExecutorNotFoundError: (404, "NAME_UNKNOWN"),
@@ -170,6 +174,8 @@ class Gateway:
             return response
         except Refusal as refusal:
             response = refusal.response()
+        except (RegistryUnreachableError, RegistryError) as exc:
+            response = _unavailable(exc).response()
         except HubpushError as exc:
             response = Refusal.from_error(exc).response()
         response.headers["Hubpush-Gateway"] = __version__
@@ -303,20 +309,23 @@ class Gateway:
         publishes of one NAME have exactly one winner.
         """
         repository = request.match_info["repository"]
-        body = await request.json()
+        body = await _json_body(request)
         _, secret = _basic_credentials(request.headers.get("Authorization", "").partition(" ")[2])
         name = str(body.get("name", ""))
         namespace, _ = split_path(repository)
         if repository_for_username(f"{namespace}/{name}" if namespace else name) != repository:
             raise Refusal(400, "NAME_INVALID", f"Executor name {name!r} does not belong to repository {repository}.")
-        push = PushRequest(
-            name=name,
-            is_update=bool(body.get("is_update")),
-            secret=secret or None,
-            tags=[str(t) for t in body.get("tags") or []],
-            protected_tags=[str(t) for t in body.get("protected_tags") or []],
-            visibility=Visibility(body["visibility"]) if body.get("visibility") else None,
-        )
+        try:
+            push = PushRequest(
+                name=name,
+                is_update=bool(body.get("is_update")),
+                secret=secret or None,
+                tags=[str(t) for t in body.get("tags") or []],
+                protected_tags=[str(t) for t in body.get("protected_tags") or []],
+                visibility=Visibility(body["visibility"]) if body.get("visibility") else None,
+            )
+        except (ValueError, TypeError):
+            raise Refusal(400, "UNSUPPORTED", "The push request is malformed: tags must be lists and visibility public or private.") from None
         async with self.directory.lock(repository):
             current = await self.directory.read(repository)
             if not push.is_update:
@@ -325,13 +334,10 @@ class Gateway:
             decision = await asyncio.to_thread(decide_push, push, current, registry_tags, registry=self.address(request))
             restore = None
             if not body.get("dry_run"):
-                # what an abort puts back if the push then moves no tag: the registry keeps old artifacts by digest
-                restore = {
-                    "metadata_digest": await self.directory.current_digest(repository),
-                    "history_length": len(current.history) if current else 0,
-                }
+                previous = await self.directory.current_digest(repository)
                 metadata = await self._intent(current, push, decision.protected_tags, decision.visibility, body, repository)
-                await self.directory.write(repository, metadata)
+                intent = await self.directory.write(repository, metadata)
+                restore = self._restore_point(repository, previous, intent)
         return web.json_response(
             {
                 "first_publish": decision.is_first_publish,
@@ -343,22 +349,30 @@ class Gateway:
             }
         )
 
-    async def abort_push(self, request: web.Request) -> web.Response:
-        """Undo a recorded intent whose push failed, if no tag moved since: the hub is then as before.
+    def _restore_point(self, repository: str, previous: str | None, intent: str) -> dict[str, str | None]:
+        """What an abort may put back, signed so that no client can name another restore point."""
+        return {"previous": previous, "intent": intent, "signature": self.signer.sign(f"{repository}\0{previous}\0{intent}")}
 
-        Only the executor's secret holder may ask, and only the history length it was given
-        proves that nothing was pushed meanwhile (by anyone).
+    async def abort_push(self, request: web.Request) -> web.Response:
+        """Undo a recorded intent whose push failed: the hub is then exactly as before it.
+
+        Only the executor's secret holder may ask, only with the signed restore point its own
+        intent returned, and only while that intent is still the current metadata -- any tag
+        pushed since (by anyone) or any later intent rewrote it, and then nothing is undone, so
+        protection that may already guard a pushed tag is never taken back.
         """
         repository = request.match_info["repository"]
-        body = await request.json()
+        body = await _json_body(request)
         caller = await self.identify(request)
         if caller.proven != repository or caller.grant is not None:
             raise self.deny(request, caller, repository, PUSH)
+        previous, intent = body.get("previous"), body.get("intent")
+        signed = f"{repository}\0{previous}\0{intent}"
+        if not isinstance(intent, str) or not self.signer.check(signed, str(body.get("signature", ""))):
+            raise Refusal(400, "DENIED", "This is not a restore point the hub handed out; nothing was undone.")
         async with self.directory.lock(repository):
-            current = await self.directory.read(repository)
-            untouched = current is not None and len(current.history) == int(body.get("history_length", -1))
-            digest = body.get("metadata_digest")
-            restored = untouched and await self.directory.restore(repository, str(digest) if digest else None)
+            untouched = await self.directory.current_digest(repository) == intent
+            restored = untouched and await self.directory.restore(repository, str(previous) if previous else None)
         return web.json_response({"restored": restored})
 
     def _check_publisher(self, request: web.Request) -> None:
@@ -486,19 +500,23 @@ class Gateway:
         size = request.query.get("n", "")
         if size.isdigit() and int(size) < len(shown):
             shown = shown[: int(size)]
-            headers["Link"] = f'</v2/_catalog?n={size}&last={shown[-1]}>; rel="next"' if shown else ""
+            if shown:
+                headers["Link"] = f'</v2/_catalog?n={size}&last={shown[-1]}>; rel="next"'
         return web.json_response({"repositories": shown}, headers=headers)
 
     async def _upstream_catalog(self) -> list[str]:
         names: list[str] = []
         url: str | None = f"{self.settings.upstream}/v2/_catalog?n=1000"
         while url:
-            async with self.session.get(url) as response:
-                if response.status != 200:
-                    raise RegistryError(f"The registry behind the gateway refused its catalog (HTTP {response.status}).")
-                names.extend((await response.json()).get("repositories") or [])
-                link = response.links.get("next")
-                url = str(URL(self.settings.upstream).join(link["url"])) if link else None  # type: ignore[arg-type]
+            try:
+                async with self.session.get(url) as response:
+                    if response.status != 200:
+                        raise _unavailable(RegistryError(f"catalog answered HTTP {response.status}"))
+                    names.extend((await response.json()).get("repositories") or [])
+                    link = response.links.get("next")
+                    url = str(URL(self.settings.upstream).join(link["url"])) if link else None  # type: ignore[arg-type]
+            except aiohttp.ClientError as exc:
+                raise _unavailable(exc) from None
         return names
 
     # --- streaming ----------------------------------------------------------------------
@@ -552,7 +570,18 @@ class Gateway:
             raise _unavailable(exc) from None
 
 
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Refusal(400, "UNSUPPORTED", "The request body must be a JSON object.")
+    return body
+
+
 def _unavailable(exc: Exception) -> Refusal:
+    """The registry failed us; its internal address and the details go to the log only."""
     log.error("the registry behind the gateway failed: %s", exc)
     return Refusal(502, "UNAVAILABLE", "The registry behind the hub does not answer; try again, or tell the hub's operator.")
 
@@ -570,6 +599,13 @@ def serve(settings: GatewaySettings, on_ready: Any = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if settings.ephemeral_key:
         log.warning("no token key configured: tokens are valid only for this process; set one for several replicas")
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            probe.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise HubStartError(
+            f"The gateway cannot listen on {settings.host}:{settings.port} ({exc.strerror}); stop what uses it or pick another --listen."
+        ) from None
     web.run_app(
         Gateway(settings).application(),
         host=settings.host,

@@ -23,6 +23,7 @@ from ..secret import verify_secret
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
 _VERIFIED_MAX = 4096
+SECRET_CHECKS_AT_ONCE = 2
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -38,13 +39,16 @@ class ExecutorDirectory:
         self._clients: dict[str, RegistryClient] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._verified: OrderedDict[str, float] = OrderedDict()
+        # scrypt costs ~50 ms and 16 MiB per check: a few at a time bounds memory and keeps a
+        # flood of wrong secrets from taking every worker thread
+        self._checks = asyncio.Semaphore(SECRET_CHECKS_AT_ONCE)
 
     # --- plumbing -------------------------------------------------------------------
     def _client(self, namespace: str) -> RegistryClient:
         client = self._clients.get(namespace)
         if client is None:
             address = f"{self.upstream}/{namespace}" if namespace else self.upstream
-            client = RegistryClient(address, credentials=self._credentials)
+            client = RegistryClient(address, credentials=self._credentials, trust_env=False)
             self._clients[namespace] = client
         return client
 
@@ -61,9 +65,10 @@ class ExecutorDirectory:
         namespace, repository = split_path(path)
         return await asyncio.to_thread(MetadataStore(self._client(namespace)).read, repository)
 
-    async def write(self, path: str, metadata: ExecutorMetadata) -> None:
+    async def write(self, path: str, metadata: ExecutorMetadata) -> str:
+        """Store the metadata; return the new artifact's digest."""
         namespace, _ = split_path(path)
-        await asyncio.to_thread(MetadataStore(self._client(namespace)).write, metadata)
+        return await asyncio.to_thread(MetadataStore(self._client(namespace)).write, metadata)
 
     async def current_digest(self, path: str) -> str | None:
         namespace, repository = split_path(path)
@@ -96,7 +101,9 @@ class ExecutorDirectory:
         now = time.monotonic()
         if self._verified.get(key, 0.0) > now:
             return True
-        if not await asyncio.to_thread(verify_secret, secret, metadata.secret_hash):
+        async with self._checks:
+            matches = await asyncio.to_thread(verify_secret, secret, metadata.secret_hash)
+        if not matches:
             return False
         self._verified[key] = now + VERIFIED_TTL_SECONDS
         while len(self._verified) > _VERIFIED_MAX:

@@ -49,6 +49,13 @@ class TokenSigner:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
+    def sign(self, text: str) -> str:
+        """A signature over ``text`` that only holders of the key can make (restore points)."""
+        return self._mac(_b64(text.encode("utf-8")))
+
+    def check(self, text: str, signature: str) -> bool:
+        return hmac.compare_digest(signature, self.sign(text))
+
     def issue(self, subject: str, access: dict[str, frozenset[str]], now: float | None = None) -> str:
         now = time.time() if now is None else now
         body = {"sub": subject, "access": {repo: sorted(actions) for repo, actions in access.items()}, "exp": int(now) + self.ttl}

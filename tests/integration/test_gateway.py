@@ -528,3 +528,55 @@ def test_encoded_paths_cannot_smuggle_another_repository_past_the_checks(hub, ma
     for path in [f"/v2/x%2F..%2F{repository}/manifests/latest", f"/v2/{repository}%2Fmanifests/latest", "/v2/hubpush%2Dmeta/x/manifests/current"]:
         response = requests.get(f"{gateway.url}{path}", timeout=10)
         assert response.status_code in (403, 404) and out["digest"] not in response.text, path
+
+
+def test_an_abort_never_takes_back_protection_once_anything_happened_after_the_intent(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor, "--protected-tag", "v1")
+    auth = (out["name"], out["secret"])
+    api = f"{gateway.url}/hubpush/v1/executors/{repository}"
+
+    def begin(tag: str) -> dict:
+        body = {"name": out["name"], "is_update": True, "tags": [], "protected_tags": [tag], "dry_run": False}
+        answer = requests.post(f"{api}/push", json=body, auth=auth, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["restore"]
+
+    def abort(restore: dict) -> requests.Response:
+        return requests.post(f"{api}/abort", json=restore, auth=auth, timeout=30)
+
+    # a tag pushed after the intent: the intent is no longer current, nothing is undone
+    restore = begin("v2")
+    raw = requests.get(f"{gateway.registry.url}/v2/{repository}/manifests/v1", headers={"Accept": MANIFEST_ACCEPT}, timeout=10)
+    put = requests.put(
+        f"{gateway.url}/v2/{repository}/manifests/v2", data=raw.content, headers={"Content-Type": raw.headers["Content-Type"]}, auth=auth, timeout=10
+    )
+    assert put.status_code == 201, put.text
+    assert abort(restore).json() == {"restored": False}
+    assert set(gateway.registry.metadata(repository)["protected_tags"]) == {"v1", "v2"}
+
+    # two intents: the first one's abort must not drop the second one's protection
+    first, second = begin("v3"), begin("v4")
+    assert abort(first).json() == {"restored": False}
+    assert {"v3", "v4"} <= set(gateway.registry.metadata(repository)["protected_tags"])
+    # a restore point the hub did not hand out is refused
+    forged = {**second, "previous": first["previous"]}
+    assert abort(forged).status_code == 400
+    # the genuine one, right after its own intent, does undo it
+    assert abort(second).json() == {"restored": True}
+    assert "v4" not in gateway.registry.metadata(repository)["protected_tags"]
+    # and an anonymous caller cannot ask at all
+    assert requests.post(f"{api}/abort", json=second, timeout=30).status_code == 401
+
+
+def test_behind_a_tls_proxy_upload_urls_name_the_public_address_never_the_registry(hub, make_executor, gateway):
+    out, repository = publish(hub, make_executor)
+    started = requests.post(
+        f"{gateway.url}/v2/{repository}/blobs/uploads/",
+        auth=(out["name"], out["secret"]),
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hub.example.com"},
+        timeout=10,
+    )
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    assert location.startswith(f"https://{gateway.address}/v2/{repository}/blobs/uploads/"), location
+    assert gateway.registry.address not in location

@@ -23,8 +23,13 @@ DIGEST = "sha256:" + "a" * 64
         ("/v2/hello/blobs/uploads/5f1c-uuid", Target(Kind.UPLOAD, "hello", "5f1c-uuid")),
         ("/v2/hello/tags/list", Target(Kind.TAGS, "hello")),
         (f"/v2/hello/referrers/{DIGEST}", Target(Kind.REFERRERS, "hello", DIGEST)),
-        # a repository may itself be called "manifests" or "blobs": the last marker decides
+        # a repository path may hold "manifests" or "blobs": as in the registry, the last marker decides
         ("/v2/blobs/manifests/latest", Target(Kind.MANIFEST, "blobs", "latest")),
+        ("/v2/pub/blobs/x/manifests/latest", Target(Kind.MANIFEST, "pub/blobs/x", "latest")),
+        ("/v2/pub/manifests/x/blobs/uploads/", Target(Kind.UPLOAD, "pub/manifests/x", "")),
+        ("/v2/a/manifests/manifests", Target(Kind.MANIFEST, "a", "manifests")),
+        ("/v2/a/tags/list/manifests/v1", Target(Kind.MANIFEST, "a/tags/list", "v1")),
+        ("/v2/hello/blobs/uploads", Target(Kind.UPLOAD, "hello", "")),
         ("/v2/hubpush-meta/hello/manifests/current", Target(Kind.MANIFEST, "hubpush-meta/hello", "current")),
     ],
 )
@@ -33,7 +38,16 @@ def test_paths_are_parsed_into_what_they_touch(path, expected):
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/Hello/manifests/latest", "/v2/../x/manifests/latest", "/v2/hello/manifests/", "/v2/hello/unknown/x", "/hello"]
+    "path",
+    [
+        "/v2/Hello/manifests/latest",
+        "/v2/../x/manifests/latest",
+        "/v2/hello/manifests/",
+        "/v2/hello/unknown/x",
+        "/hello",
+        "/v2/hello/tags/other",
+        "/v2/hello/blobs/uploads/id/more",
+    ],
 )
 def test_paths_outside_the_api_or_with_invalid_names_are_not_parsed(path):
     assert parse_target(path) is None
