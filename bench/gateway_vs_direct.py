@@ -14,6 +14,7 @@ side and the ratio gateway / direct (goal: >= 0.8), plus the gateway's CPU time 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -76,6 +77,7 @@ class Bench:
         self.image_id = ""
         self.keep_ref = f"hubpush-bench-gw:{uuid.uuid4().hex[:10]}"  # holds the image between rounds
         self.log = sys.stderr if options.json else sys.stdout
+        self.machine = ""
 
     def say(self, message: str) -> None:
         print(message, file=self.log, flush=True)
@@ -90,6 +92,9 @@ class Bench:
         start = time.perf_counter()
         image, _ = self.client.images.build(path=str(context), tag=self.keep_ref, nocache=True, rm=True, forcerm=True)
         self.image_id = str(image.id)
+        version = self.client.version()
+        self.machine = f"{os.cpu_count()} cores, Docker engine {version.get('Version')} (API {version.get('ApiVersion')})"
+        self.say(self.machine)
         self.say(f"built {self.options.layers} x {self.options.layer_mib} MiB random layers on {BASE_IMAGE} "
                  f"in {time.perf_counter() - start:.1f} s ({self.image_id[:19]})")  # fmt: skip
 
@@ -130,7 +135,9 @@ class Bench:
             sys.exit(f"hubpush push failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
 
     # --- transfers ------------------------------------------------------------------------
-    def push(self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int) -> Measurement:
+    def push(
+        self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int
+    ) -> Measurement:
         repo = f"localhost:{port}/{REPOSITORY}"
         status: dict[str, str] = {}
         cpu = cpu_seconds(gateway)
@@ -145,10 +152,13 @@ class Bench:
         # the same layers in the same order, with their compressed (uploaded) sizes
         diff_ids = self.client.images.get(self.image_id).attrs["RootFS"]["Layers"]
         layers = manifest_layers(registry_port, REPOSITORY, TAG)
-        pushed = sum(size for diff_id, (_, size) in zip(diff_ids, layers, strict=True) if status.get(diff_id[7:19]) == "Pushed")
-        return Measurement(seconds, pushed, cpu)
+        sizes = [size for diff_id, (_, size) in zip(diff_ids, layers, strict=True) if status.get(diff_id[7:19]) == "Pushed"]
+        self.expect_random_layers(len(sizes), f"push to {repo}", status)
+        return Measurement(seconds, sum(sizes), cpu)
 
-    def pull(self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int) -> Measurement:
+    def pull(
+        self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int
+    ) -> Measurement:
         repo = f"localhost:{port}/{REPOSITORY}"
         status: dict[str, str] = {}
         cpu = cpu_seconds(gateway)
@@ -164,8 +174,18 @@ class Bench:
         if pulled != self.image_id:
             sys.exit(f"pulled {pulled}, expected {self.image_id}")
         # the pull stream names layers by the first 12 hex digits of their blob digest
-        size = sum(size for digest, size in manifest_layers(registry_port, REPOSITORY, TAG) if status.get(digest[7:19]) == "Pull complete")
-        return Measurement(seconds, size, cpu)
+        sizes = [
+            size
+            for digest, size in manifest_layers(registry_port, REPOSITORY, TAG)
+            if status.get(digest[7:19]) == "Pull complete"
+        ]
+        self.expect_random_layers(len(sizes), f"pull from {repo}", status)
+        return Measurement(seconds, sum(sizes), cpu)
+
+    def expect_random_layers(self, moved: int, what: str, status: dict[str, str]) -> None:
+        """Exactly the random layers move (the base is already there): anything else measures something else."""
+        if moved != self.options.layers:
+            sys.exit(f"{what} moved {moved} layers, expected the {self.options.layers} random ones: {status}")
 
     def drop_image(self) -> None:
         """Every tag of the image and its own layers gone, so that a pull really downloads them."""
@@ -201,12 +221,16 @@ class Bench:
         for side in order:
             os.sync()  # nobody pays for the previous transfer's writeback
             result.push[side] = self.push(*sides[side])
-            self.say(f"round {number + 1}: push {side:7s} {result.push[side].seconds:6.2f} s  {result.push[side].mb_per_s:6.1f} MB/s")
+            self.say(
+                f"round {number + 1}: push {side:7s} {result.push[side].seconds:6.2f} s  {result.push[side].mb_per_s:6.1f} MB/s"
+            )
         for side in order:
             self.drop_image()
             os.sync()
             result.pull[side] = self.pull(*sides[side])
-            self.say(f"round {number + 1}: pull {side:7s} {result.pull[side].seconds:6.2f} s  {result.pull[side].mb_per_s:6.1f} MB/s")
+            self.say(
+                f"round {number + 1}: pull {side:7s} {result.pull[side].seconds:6.2f} s  {result.pull[side].mb_per_s:6.1f} MB/s"
+            )
         self.client.api.tag(self.image_id, *self.keep_ref.split(":"))  # the image stays for the next round
         result.gateway_peak_rss_kib = peak_rss_kib(gateway.pid)
         self.stop_round(gateway)
@@ -222,26 +246,20 @@ class Bench:
 
     def untag(self) -> None:
         for ref in sorted(self.refs):
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 self.client.api.remove_image(ref, noprune=False)
-            except docker.errors.APIError:
-                pass
         self.refs.clear()
 
     def close(self) -> None:
         for gateway in self.gateways:
             stop(gateway)
         for container in self.containers:
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True, v=True)
-            except docker.errors.APIError:
-                pass
         self.untag()
         if self.image_id:
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 self.client.api.remove_image(self.image_id, force=True)
-            except docker.errors.APIError:
-                pass
         shutil.rmtree(self.work, ignore_errors=True)
         self.client.close()
 
@@ -320,7 +338,9 @@ def summary(rounds: list[Round], kind: str) -> dict[str, Any]:
         }
     out["gateway"]["cpu_seconds"] = [round(getattr(r, kind)["gateway"].gateway_cpu, 2) for r in rounds]
     out["ratio"] = round(out["gateway"]["median_mb_per_s"] / out["direct"]["median_mb_per_s"], 3)
-    out["ratio_per_round"] = [round(getattr(r, kind)["gateway"].mb_per_s / getattr(r, kind)["direct"].mb_per_s, 3) for r in rounds]
+    out["ratio_per_round"] = [
+        round(getattr(r, kind)["gateway"].mb_per_s / getattr(r, kind)["direct"].mb_per_s, 3) for r in rounds
+    ]
     return out
 
 
@@ -344,11 +364,14 @@ def main() -> None:
     push, pull = summary(rounds, "push"), summary(rounds, "pull")
     peak = max(r.gateway_peak_rss_kib for r in rounds)
     if options.json:
-        config = {"layers": options.layers, "layer_mib": options.layer_mib, "repeat": options.repeat}
-        print(json.dumps({"config": config, "push": push, "pull": pull, "gateway_peak_rss_kib": peak, "goal": GOAL}, sort_keys=True))
+        config = {"layers": options.layers, "layer_mib": options.layer_mib, "repeat": options.repeat, "machine": bench.machine}
+        print(
+            json.dumps({"config": config, "push": push, "pull": pull, "gateway_peak_rss_kib": peak, "goal": GOAL}, sort_keys=True)
+        )
         return
     print()
-    print(f"{options.layers} x {options.layer_mib} MiB random layers on {BASE_IMAGE}, {options.repeat} rounds, MB = 10^6 bytes")
+    print(f"{options.layers} x {options.layer_mib} MiB random layers on {BASE_IMAGE}, {options.repeat} rounds, {bench.machine}")
+    print("MB = 10^6 bytes of compressed layers actually moved; gw CPU = the gateway's user + system seconds (median)")
     print(f"{'':14s} {'MB moved':>9s} {'median s':>9s} {'MB/s':>7s} {'min MB/s':>9s} {'max MB/s':>9s} {'gw CPU s':>9s}")
     for kind, data in (("push", push), ("pull", pull)):
         for side in SIDES:

@@ -596,9 +596,6 @@ def _basic_credentials(value: str) -> tuple[str, str]:
 
 def serve(settings: GatewaySettings, on_ready: Any = None) -> None:
     """Run the gateway until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if settings.ephemeral_key:
-        log.warning("no token key configured: tokens are valid only for this process; set one for several replicas")
     try:
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
             probe.bind((settings.host, settings.port))
@@ -606,6 +603,9 @@ def serve(settings: GatewaySettings, on_ready: Any = None) -> None:
         raise HubStartError(
             f"The gateway cannot listen on {settings.host}:{settings.port} ({exc.strerror}); stop what uses it or pick another --listen."
         ) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if settings.ephemeral_key:
+        log.warning("no token key configured: tokens are valid only for this process; set one for several replicas")
     web.run_app(
         Gateway(settings).application(),
         host=settings.host,
