@@ -13,6 +13,7 @@ from rich.text import Text
 
 from .pull import PullResult
 from .push import PushResult
+from .settings import DEFAULT_REGISTRY
 from .show import ExecutorView
 
 
@@ -85,6 +86,7 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
     first = result.image_references[0]
     usage = Text.assemble(
         ("Use it:\n", "bold"),
+        *_private_pull_lines(result),
         f"  docker pull {first}\n",
         f"  docker run --rm -p 8080:8080 {first} --port 8080\n",
         ("  Jina Flow: ", "bold"),
@@ -95,6 +97,20 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
     out.print(usage)
     for warning in result.warnings:
         err.print(Text.assemble(("Warning: ", "yellow"), warning))
+
+
+def _private_pull_lines(result: PushResult) -> list[str]:
+    """A private executor behind a hub is pulled with its NAME and SECRET: say how, both ways."""
+    if result.visibility.value != "private":
+        return []
+    host, _, namespace = result.registry.partition("/")
+    username = f"{namespace}/{result.name}" if namespace else result.name
+    where = "" if result.registry == DEFAULT_REGISTRY else f" --registry {result.registry}"
+    tag = result.tags[0]
+    return [
+        f"  hubpush pull {result.name} -t {tag}{where}   (the secret is cached here; elsewhere add --secret SECRET)\n",
+        f"  docker login {host} -u {username}   (password: the SECRET), then:\n",
+    ]
 
 
 def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:

@@ -580,3 +580,12 @@ def test_behind_a_tls_proxy_upload_urls_name_the_public_address_never_the_regist
     location = started.headers["Location"]
     assert location.startswith(f"https://{gateway.address}/v2/{repository}/blobs/uploads/"), location
     assert gateway.registry.address not in location
+
+
+def test_publishing_a_private_executor_says_how_to_pull_it_with_the_secret(hub, make_executor, gateway):
+    folder, name = make_executor()
+    result = hub("push", "--private", folder)
+    assert result.exit_code == 0, result.stderr
+    assert f"hubpush pull {name} -t latest --registry {gateway.address}" in result.stdout
+    assert f"docker login {gateway.address} -u {name}" in result.stdout
+    assert "Warning" not in result.stderr  # the hub enforces 'private': nothing to warn about
