@@ -540,9 +540,10 @@ class Gateway:
     async def forward(self, request: web.Request, *, query: dict[str, str] | None = None) -> web.StreamResponse:
         """Stream the request to the registry and its answer back, a chunk at a time.
 
-        Bodies are never held whole: a 1 GiB layer passes through in 1 MiB pieces, with
-        aiohttp's flow control pausing whichever side is faster. Range requests, chunked
-        uploads and redirects pass through as the registry answers them.
+        Bodies are never held whole: answers (pulls) pass through in pieces of up to
+        CHUNK_BYTES, request bodies (pushes) in the pieces the client sends, with aiohttp's
+        flow control pausing whichever side is faster. Range requests, chunked uploads and
+        redirects pass through as the registry answers them.
         """
         url, headers = self._upstream_request(request, query)
         data = request.content if request.body_exists else None
