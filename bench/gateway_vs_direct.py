@@ -135,19 +135,26 @@ class Bench:
             sys.exit(f"hubpush push failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
 
     # --- transfers ------------------------------------------------------------------------
+    def _timed_stream(
+        self, direction: str, repo: str, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None
+    ) -> tuple[float, float, dict[str, str]]:
+        """Run one engine push or pull of ``repo:TAG``; return wall seconds, gateway CPU seconds and
+        the last status per layer id the stream reported."""
+        status: dict[str, str] = {}
+        call = self.client.api.push if direction == "push" else self.client.api.pull
+        cpu = cpu_seconds(gateway)
+        start = time.perf_counter()
+        for chunk in call(repo, tag=TAG, stream=True, decode=True, auth_config=auth):
+            check(chunk, f"{direction} {repo}:{TAG}")
+            if chunk.get("id") and chunk.get("status"):
+                status[chunk["id"]] = chunk["status"]
+        return time.perf_counter() - start, cpu_seconds(gateway) - cpu, status
+
     def push(
         self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int
     ) -> Measurement:
         repo = f"localhost:{port}/{REPOSITORY}"
-        status: dict[str, str] = {}
-        cpu = cpu_seconds(gateway)
-        start = time.perf_counter()
-        for chunk in self.client.api.push(repo, tag=TAG, stream=True, decode=True, auth_config=auth):
-            check(chunk, f"push {repo}:{TAG}")
-            if chunk.get("id") and chunk.get("status"):
-                status[chunk["id"]] = chunk["status"]
-        seconds = time.perf_counter() - start
-        cpu = cpu_seconds(gateway) - cpu
+        seconds, cpu, status = self._timed_stream("push", repo, auth, gateway)
         # the stream names layers by the first 12 hex digits of their diff ID; the manifest lists
         # the same layers in the same order, with their compressed (uploaded) sizes
         diff_ids = self.client.images.get(self.image_id).attrs["RootFS"]["Layers"]
@@ -160,15 +167,7 @@ class Bench:
         self, port: int, auth: dict[str, str] | None, gateway: subprocess.Popen[bytes] | None, registry_port: int
     ) -> Measurement:
         repo = f"localhost:{port}/{REPOSITORY}"
-        status: dict[str, str] = {}
-        cpu = cpu_seconds(gateway)
-        start = time.perf_counter()
-        for chunk in self.client.api.pull(repo, tag=TAG, stream=True, decode=True, auth_config=auth):
-            check(chunk, f"pull {repo}:{TAG}")
-            if chunk.get("id") and chunk.get("status"):
-                status[chunk["id"]] = chunk["status"]
-        seconds = time.perf_counter() - start
-        cpu = cpu_seconds(gateway) - cpu
+        seconds, cpu, status = self._timed_stream("pull", repo, auth, gateway)
         self.refs.add(f"{repo}:{TAG}")
         pulled = self.client.images.get(f"{repo}:{TAG}").id
         if pulled != self.image_id:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -165,14 +165,8 @@ def hub_down(
     (folder / STATE_FILE).unlink(missing_ok=True)
 
     docker_client = client or _docker_client()
-    try:
+    with _engine_errors(f"remove the hub registry {container_name}"):
         stopped = _remove_registry(docker_client, container_name, volume_name if remove_data else None, network_name) or stopped
-    except requests.exceptions.RequestException as exc:
-        raise DockerUnreachableError(f"Lost the Docker engine while removing the hub registry ({_short(exc)}).") from None
-    except docker.errors.APIError as exc:
-        raise DockerUnreachableError(
-            f"The Docker engine refused to remove the hub registry {container_name}: {exc.explanation or exc}."
-        ) from None
     return stopped
 
 
@@ -189,6 +183,17 @@ def hub_status(state_dir: Path | None = None) -> HubStatus | None:
 # --- the registry container ---------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _engine_errors(what: str) -> Iterator[None]:
+    """Engine failures while doing ``what`` become one sentence."""
+    try:
+        yield
+    except requests.exceptions.RequestException as exc:
+        raise DockerUnreachableError(f"Lost the Docker engine while trying to {what} ({_short(exc)}).") from None
+    except docker.errors.APIError as exc:
+        raise DockerUnreachableError(f"The Docker engine refused to {what}: {exc.explanation or exc}.") from None
+
+
 def _docker_client() -> docker.DockerClient:
     try:
         client = docker.from_env(version="auto")
@@ -202,7 +207,7 @@ def _docker_client() -> docker.DockerClient:
 
 def _ensure_registry(client: docker.DockerClient, container_name: str, volume_name: str, network_name: str) -> str:
     """Create what is missing, start what is stopped; return the registry's URL on the network."""
-    try:
+    with _engine_errors(f"start the hub registry container {container_name}"):
         try:
             network = client.networks.get(network_name)
         except docker.errors.NotFound:
@@ -216,12 +221,6 @@ def _ensure_registry(client: docker.DockerClient, container_name: str, volume_na
         if container.status != "running":
             container.start()
         container.reload()
-    except requests.exceptions.RequestException as exc:
-        raise DockerUnreachableError(f"Lost the Docker engine while starting the hub registry ({_short(exc)}).") from None
-    except docker.errors.APIError as exc:
-        raise DockerUnreachableError(
-            f"The Docker engine refused to start the hub registry container {container_name}: {exc.explanation or exc}."
-        ) from None
     ip = container.attrs["NetworkSettings"]["Networks"][network_name].get("IPAddress")
     if not ip:
         raise DockerUnreachableError(f"The hub registry container {container_name} got no address on network {network_name}.")

@@ -16,7 +16,7 @@ import docker.errors
 import pytest
 import requests
 
-from hubpush.errors import HubpushError
+from hubpush.errors import HubpushError, HubStartError
 from hubpush.hub_runner import hub_down, hub_status, hub_up
 
 pytestmark = pytest.mark.integration
@@ -149,3 +149,16 @@ def test_a_taken_port_is_refused_with_one_sentence(hub):
     assert "already taken" in refused.value.message
     assert not (hub["state_dir"] / "gateway.pid").exists()
     assert hub_status(hub["state_dir"]) is None
+
+
+def test_a_container_not_made_by_hub_up_is_never_used_or_removed(docker_client, hub):
+    foreign = docker_client.containers.run("registry:2", name=hub["container_name"], detach=True)
+    try:
+        with pytest.raises(HubStartError, match="was not made by 'hubpush hub up'"):
+            hub_up(port=free_port(), **hub)
+        with pytest.raises(HubStartError, match="was not made by 'hubpush hub up'"):
+            hub_down(hub["state_dir"], client=docker_client, container_name=hub["container_name"], network_name=hub["network_name"])
+        foreign.reload()
+        assert foreign.status == "running"
+    finally:
+        foreign.remove(force=True)
