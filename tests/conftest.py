@@ -87,10 +87,13 @@ class Registry:
         return json.loads(self.blob(repository, manifest["config"]["digest"]))
 
     def metadata(self, repository: str) -> dict | None:
-        found = self.manifest(f"hubpush-meta/{repository}", "current")
+        return self.metadata_at(f"hubpush-meta/{repository}")
+
+    def metadata_at(self, meta_repository: str) -> dict | None:
+        found = self.manifest(meta_repository, "current")
         if found is None:
             return None
-        return json.loads(self.blob(f"hubpush-meta/{repository}", found[1]["config"]["digest"]))
+        return json.loads(self.blob(meta_repository, found[1]["config"]["digest"]))
 
     def snapshot(self) -> dict[str, dict[str, str]]:
         """Every repository, tag and manifest digest: compare two to prove nothing changed."""

@@ -589,3 +589,19 @@ def test_publishing_a_private_executor_says_how_to_pull_it_with_the_secret(hub, 
     assert f"hubpush pull {name} -t latest --registry {gateway.address}" in result.stdout
     assert f"docker login {gateway.address} -u {name}" in result.stdout
     assert "Warning" not in result.stderr  # the hub enforces 'private': nothing to warn about
+
+
+def test_executors_under_a_namespace_work_through_the_hub(hub, make_executor, gateway, docker_cli, docker_client):
+    folder, name = make_executor()
+    address = f"{gateway.address}/team-a"
+    out = push_ok(hub, folder, "--private", env={"HUBPUSH_REGISTRY": address})
+    repository = f"team-a/{repository_for(name)}"
+    assert gateway.registry.manifest(repository, "latest")[0] == out["digest"]
+    assert gateway.registry.metadata_at(f"team-a/hubpush-meta/{repository_for(name)}")["name"] == name
+    reference = f"{gateway.address}/{repository}:latest"
+    docker_client.images.remove(reference, force=True)
+    assert docker_cli("pull", reference).exit_code != 0
+    login = docker_cli("login", gateway.address, "-u", f"team-a/{name}", "--password-stdin", stdin=out["secret"])
+    assert login.exit_code == 0, login.stderr
+    pulled = docker_cli("pull", reference)
+    assert pulled.exit_code == 0 and out["digest"] in pulled.stdout, pulled.stderr
