@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +109,14 @@ class Registry:
 
 def remove_local_images(docker_client, address: str) -> None:
     """Images the tests built and pulled for one registry would otherwise pile up in the engine."""
-    for image in docker_client.images.list():
-        for tag in image.tags:
+    import docker.errors
+
+    # the raw listing: images.list() inspects each image, which races with anyone else removing images
+    for image in docker_client.api.images():
+        for tag in image.get("RepoTags") or []:
             if tag.startswith(f"{address}/"):
-                docker_client.images.remove(tag, force=True)
+                with suppress(docker.errors.NotFound):
+                    docker_client.images.remove(tag, force=True)
 
 
 @contextmanager
@@ -174,12 +178,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_gateway(registry: Registry, log_dir: Path, *extra_args: str) -> Iterator[Gateway]:
+def running_gateway(registry: Registry, log_dir: Path, *extra_args: str, token_key: str | None = None) -> Iterator[Gateway]:
     """``python -m hubpush hub serve`` on a free port, in front of ``registry``, until the block ends."""
     port = free_port()
     log = log_dir / f"gateway-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
-    env["HUBPUSH_GATEWAY_TOKEN_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
+    env["HUBPUSH_GATEWAY_TOKEN_KEY"] = token_key or uuid.uuid4().hex + uuid.uuid4().hex
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "hubpush", "hub", "serve", "--upstream", registry.url, "--listen", f"127.0.0.1:{port}", *extra_args],

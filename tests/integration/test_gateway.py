@@ -605,3 +605,22 @@ def test_executors_under_a_namespace_work_through_the_hub(hub, make_executor, ga
     assert login.exit_code == 0, login.stderr
     pulled = docker_cli("pull", reference)
     assert pulled.exit_code == 0 and out["digest"] in pulled.stdout, pulled.stderr
+
+
+def test_replicas_sharing_the_token_key_accept_each_others_tokens(hub, make_executor, gateway, tmp_path):
+    out, repository = publish(hub, make_executor, "--private")
+    key = "replica-key-" + "0123456789abcdef" * 3
+    with running_gateway(gateway.registry, tmp_path, token_key=key) as first, running_gateway(
+        gateway.registry, tmp_path, token_key=key
+    ) as second, running_gateway(gateway.registry, tmp_path) as stranger:
+        answer = requests.get(
+            f"{first.url}/hubpush/v1/token",
+            params={"service": "hubpush", "scope": f"repository:{repository}:pull"},
+            auth=(out["name"], out["secret"]),
+            timeout=30,
+        )
+        token = answer.json()["token"]
+        headers = {"Authorization": f"Bearer {token}", "Accept": MANIFEST_ACCEPT}
+        assert requests.get(f"{second.url}/v2/{repository}/manifests/latest", headers=headers, timeout=10).status_code == 200
+        assert requests.get(f"{stranger.url}/v2/{repository}/manifests/latest", headers=headers, timeout=10).status_code == 401
+        assert out["secret"] not in token  # a token never carries the secret
