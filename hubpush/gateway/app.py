@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -331,7 +332,8 @@ class Gateway:
             if not push.is_update:
                 self._check_publisher(request)
             registry_tags = await self.directory.tags(repository)
-            decision = await asyncio.to_thread(decide_push, push, current, registry_tags, registry=self.address(request))
+            decide = functools.partial(decide_push, registry=self.address(request))
+            decision = await self.directory.run_slow(decide, push, current, registry_tags)  # may check the secret
             restore = None
             if not body.get("dry_run"):
                 previous = await self.directory.current_digest(repository)
@@ -407,7 +409,7 @@ class Gateway:
             name=push.name,
             repository=split_path(repository)[1],
             visibility=visibility,
-            secret_hash=await asyncio.to_thread(hash_secret, push.secret),
+            secret_hash=await self.directory.run_slow(hash_secret, push.secret),
             created_at=now,
             updated_at=now,
             description=description,

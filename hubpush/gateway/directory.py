@@ -9,10 +9,14 @@ serialized with a per-executor lock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ..metadata import ExecutorMetadata
 from ..metadata_store import MetadataStore
@@ -24,6 +28,7 @@ from ..secret import verify_secret
 VERIFIED_TTL_SECONDS = 60.0
 _VERIFIED_MAX = 4096
 SECRET_CHECKS_AT_ONCE = 2
+T = TypeVar("T")
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -39,9 +44,9 @@ class ExecutorDirectory:
         self._clients: dict[str, RegistryClient] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._verified: OrderedDict[str, float] = OrderedDict()
-        # scrypt costs ~50 ms and 16 MiB per check: a few at a time bounds memory and keeps a
-        # flood of wrong secrets from taking every worker thread
-        self._checks = asyncio.Semaphore(SECRET_CHECKS_AT_ONCE)
+        # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
+        # keeps its allocator arena) and keeps a flood of wrong secrets off the metadata threads
+        self._slow = ThreadPoolExecutor(max_workers=SECRET_CHECKS_AT_ONCE, thread_name_prefix="hubpush-scrypt")
 
     # --- plumbing -------------------------------------------------------------------
     def _client(self, namespace: str) -> RegistryClient:
@@ -96,14 +101,16 @@ class ExecutorDirectory:
         return found.raw if found else None
 
     # --- secrets ------------------------------------------------------------------------
+    async def run_slow(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a secret hash or check (scrypt) in the small pool reserved for them."""
+        return await asyncio.get_running_loop().run_in_executor(self._slow, functools.partial(function, *args))
+
     async def secret_matches(self, metadata: ExecutorMetadata, path: str, secret: str) -> bool:
         key = hashlib.sha256(f"{path}\0{metadata.secret_hash}\0{secret}".encode()).hexdigest()
         now = time.monotonic()
         if self._verified.get(key, 0.0) > now:
             return True
-        async with self._checks:
-            matches = await asyncio.to_thread(verify_secret, secret, metadata.secret_hash)
-        if not matches:
+        if not await self.run_slow(verify_secret, secret, metadata.secret_hash):
             return False
         self._verified[key] = now + VERIFIED_TTL_SECONDS
         while len(self._verified) > _VERIFIED_MAX:
