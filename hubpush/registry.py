@@ -7,6 +7,7 @@ OCI registry; registry 2.8 (no referrers API) is the baseline.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import os
@@ -201,6 +202,13 @@ class RegistryClient:
             )
         body = response.text[:300].strip().replace("\n", " ")
         return RegistryError(f"The registry at {self.host} refused to {what} (HTTP {response.status_code}: {body}).")
+
+    def within(self, namespace: str) -> RegistryClient:
+        """The same registry and connection pool under another namespace (a valid path, checked
+        by the caller): the gateway serves every namespace with one pool of connections."""
+        clone = copy.copy(self)
+        clone.namespace = namespace
+        return clone
 
     # --- naming -------------------------------------------------------------------
     @property

@@ -28,8 +28,11 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Docker / OCI tag grammar.
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DEFAULT_TAG = "latest"
-#: One component of an OCI repository path (distribution's grammar).
-_PATH = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+#: One component of an OCI repository path: distribution's grammar, with "-+" for its "[-]*". Both
+#: accept the same names, but "[-]*" lets Python's backtracking regex engine take exponential time.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+#: distribution's limit on a whole repository path
+MAX_REPOSITORY_LENGTH = 255
 PATH_COMPONENT_PATTERN = re.compile(_PATH)
 #: A Docker image reference: [registry[:port]/]path[:tag][@digest], path components lower case.
 IMAGE_REFERENCE_PATTERN = re.compile(
@@ -225,6 +228,11 @@ def check_tag_write(metadata: ExecutorMetadata, tag: str, tag_exists: bool) -> N
 def may_pull(metadata: ExecutorMetadata, proven: bool) -> bool:
     """Public executors are pulled by anyone; private ones only by who proved the secret."""
     return metadata.visibility is Visibility.PUBLIC or proven
+
+
+def is_repository_path(path: str) -> bool:
+    """A valid OCI repository path (``team/ml/hello``), within distribution's length limit."""
+    return 0 < len(path) <= MAX_REPOSITORY_LENGTH and all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in path.split("/"))
 
 
 def is_metadata_path(path: str) -> bool:

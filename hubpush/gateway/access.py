@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from ..rules import PATH_COMPONENT_PATTERN
+from ..rules import TAG_PATTERN, is_repository_path
 
 PULL = "pull"
 PUSH = "push"
 _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_.=-]*")
 # /v2/<name>/<kind>/<reference>. As in distribution's own router, the name is greedy: it runs up to
 # the *last* kind marker, since references never hold a "/" (so /v2/a/blobs/x/manifests/t is
 # repository a/blobs/x -- exactly what the registry will serve, which is what must be authorized).
@@ -59,11 +60,18 @@ def parse_target(path: str) -> Target | None:
     if not match:
         return None
     repository = match["repository"]
-    if not all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in repository.split("/")):
+    if not is_repository_path(repository):
         return None
     if match["upload"]:
-        return Target(Kind.UPLOAD, repository, match["upload_id"] or "")
+        upload_id = match["upload_id"] or ""
+        return Target(Kind.UPLOAD, repository, upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
     kind, rest = match["kind"], match["rest"]
+    # a reference is a digest or (for manifests) a tag, nothing else: no '#', ';' or other bytes
+    # that an HTTP library or the registry could read differently from how the gateway decided
+    if kind in ("manifests", "blobs", "referrers") and not (
+        _DIGEST.fullmatch(rest) or (kind == "manifests" and TAG_PATTERN.fullmatch(rest))
+    ):
+        return None
     if kind == "manifests":
         return Target(Kind.MANIFEST, repository, rest)
     if kind == "blobs":
@@ -100,12 +108,12 @@ class Scope:
 
 
 def parse_scopes(values: list[str]) -> list[Scope]:
-    """The repository scopes of a token request; other resource types are ignored."""
+    """The repository scopes of a token request; other resource types and invalid names are ignored."""
     scopes = []
     for value in values:
         for item in value.split(" "):
             kind, _, rest = item.partition(":")
             name, _, actions = rest.rpartition(":")
-            if kind == "repository" and name:
+            if kind == "repository" and is_repository_path(name):
                 scopes.append(Scope(name, frozenset(a for a in actions.split(",") if a in (PULL, PUSH, "*"))))
     return scopes

@@ -17,6 +17,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from ..errors import (
     ExecutorNotFoundError,
     HubpushError,
     HubStartError,
+    InvalidExecutorConfigError,
     InvalidExecutorNameError,
     InvalidTagError,
     MetadataCorruptError,
@@ -49,6 +51,7 @@ from ..rules import (
     check_tag_write,
     decide_push,
     is_metadata_path,
+    is_repository_path,
     may_pull,
     repository_for_username,
 )
@@ -66,6 +69,9 @@ CHUNK_BYTES = 1 << 20
 MAX_MANIFEST_BYTES = 4 << 20
 #: a first publish must bring a secret at least this long (hubpush generates 43 characters)
 MIN_SECRET_LENGTH = 22
+#: bounds on what one push adds to the metadata document
+MAX_DESCRIPTION = 4096
+MAX_TAGS_PER_PUSH = 64
 _HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
 )
@@ -81,6 +87,7 @@ _HTTP_FOR_ERROR: dict[type[HubpushError], tuple[int, str]] = {
     ProtectedTagError: (412, "DENIED"),
     PublisherTokenError: (403, "DENIED"),
     InvalidExecutorNameError: (400, "NAME_INVALID"),
+    InvalidExecutorConfigError: (400, "UNSUPPORTED"),
     InvalidTagError: (400, "TAG_INVALID"),
     ConflictingFlagsError: (400, "UNSUPPORTED"),
     MetadataCorruptError: (500, "UNKNOWN"),
@@ -289,7 +296,8 @@ class Gateway:
         """An executor's metadata without its secret hash; private ones need their secret."""
         repository = request.match_info["repository"]
         caller = await self.identify(request)
-        metadata = await self.directory.read(repository) if not is_metadata_path(repository) else None
+        valid = is_repository_path(repository) and not is_metadata_path(repository)
+        metadata = await self.directory.read(repository) if valid else None
         if metadata is None or not may_pull(metadata, proven=caller.proven == repository):
             # one answer for "absent" and "private": names of private executors do not leak
             raise SecretRequiredError(
@@ -327,15 +335,19 @@ class Gateway:
             )
         except (ValueError, TypeError):
             raise Refusal(400, "UNSUPPORTED", "The push request is malformed: tags must be lists and visibility public or private.") from None
-        async with self.directory.lock(repository):
-            current = await self.directory.read(repository)
-            if not push.is_update:
-                self._check_publisher(request)
-            registry_tags = await self.directory.tags(repository)
-            decide = functools.partial(decide_push, registry=self.address(request))
-            decision = await self.directory.run_slow(decide, push, current, registry_tags)  # may check the secret
-            restore = None
-            if not body.get("dry_run"):
+        _check_sizes(push, body)
+        if not push.is_update:
+            self._check_publisher(request)
+        decide = functools.partial(decide_push, registry=self.address(request))
+        # the check runs without the lock (a dry run is nothing more), so wrong secrets never make
+        # the owner's pushes wait; recording the intent checks again, under the lock
+        current = await self.directory.read(repository)
+        decision = await self.directory.run_slow(decide, push, current, await self.directory.tags(repository))
+        restore = None
+        if not body.get("dry_run"):
+            async with self.directory.lock(repository):
+                current = await self.directory.read(repository)
+                decision = await self.directory.run_slow(decide, push, current, await self.directory.tags(repository))
                 previous = await self.directory.current_digest(repository)
                 metadata = await self._intent(current, push, decision.protected_tags, decision.visibility, body, repository)
                 intent = await self.directory.write(repository, metadata)
@@ -421,9 +433,10 @@ class Gateway:
 
     # --- distribution API ---------------------------------------------------------------
     async def distribution(self, request: web.Request) -> web.StreamResponse:
-        # decide on the very bytes the registry will see: no repository or reference needs percent-encoding
+        # decide on the very bytes the registry will see: no repository or reference needs
+        # percent-encoding, and a '#' would be cut off as a fragment on the way upstream
         raw_path = request.raw_path.partition("?")[0]
-        target = parse_target(raw_path) if "%" not in raw_path else None
+        target = parse_target(raw_path) if "%" not in raw_path and "#" not in request.raw_path else None
         if target is None:
             raise Refusal(404, "UNSUPPORTED", f"{request.path} is not part of the OCI distribution API.")
         caller = await self.identify(request)
@@ -451,11 +464,22 @@ class Gateway:
             raise self.deny(request, caller, target.repository, action)
         if target.kind is Kind.MANIFEST and action == PUSH:
             return await self.put_manifest(request, target)
-        query = dict(request.query)
-        if target.kind is Kind.UPLOAD and "mount" in query and not await self.may(caller, query.get("from", ""), PULL):
+        if target.kind is Kind.UPLOAD:
+            return await self.upload(request, caller)
+        return await self.forward(request)
+
+    async def upload(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """Blob upload requests, with the two ways they could read another repository closed."""
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            # the registry reads mount/from/digest from a form body too (Go's FormValue), where the
+            # gateway would not see them; no OCI client sends one
+            raise Refusal(415, "UNSUPPORTED", "Blob upload parameters belong in the query string, not in a form body.")
+        sources = request.query.getall("from", [])
+        if "mount" in request.query or sources:
+            if len(sources) == 1 and await self.may(caller, sources[0], PULL):
+                return await self.forward(request)
             # a cross-repository mount reads the other repository: without pull rights there, upload instead
-            query.pop("mount")
-            query.pop("from", None)
+            query = {key: value for key, value in request.query.items() if key not in ("mount", "from")}
             return await self.forward(request, query=query)
         return await self.forward(request)
 
@@ -491,16 +515,15 @@ class Gateway:
 
         async def visible(name: str) -> bool:
             async with limit:
-                decided = caller.may(name, PULL)
-                metadata = await self.directory.read(name)
-                return metadata is not None and (decided is True or may_pull(metadata, proven=False))
+                visibility = await self.directory.visibility(name)
+                return visibility is not None and (caller.may(name, PULL) is True or visibility is Visibility.PUBLIC)
 
         shown = [name for name, ok in zip(names, await asyncio.gather(*(visible(n) for n in names)), strict=True) if ok]
         last = request.query.get("last", "")
         shown = [name for name in shown if name > last] if last else shown
         headers = {}
         size = request.query.get("n", "")
-        if size.isdigit() and int(size) < len(shown):
+        if re.fullmatch(r"[0-9]{1,9}", size) and int(size) < len(shown):
             shown = shown[: int(size)]
             if shown:
                 headers["Link"] = f'</v2/_catalog?n={size}&last={shown[-1]}>; rel="next"'
@@ -571,6 +594,17 @@ class Gateway:
                 return upstream.status, upstream.headers.copy(), await upstream.read()
         except aiohttp.ClientError as exc:
             raise _unavailable(exc) from None
+
+
+def _check_sizes(push: PushRequest, body: dict[str, Any]) -> None:
+    """Bounds on what one push may add to the metadata, which every catalog call reads."""
+    description = str(body.get("description") or "")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidExecutorConfigError(
+            f"metas.description in config.yml is {len(description)} characters; the hub keeps at most {MAX_DESCRIPTION}."
+        )
+    if len(push.tags) + len(push.protected_tags) > MAX_TAGS_PER_PUSH:
+        raise InvalidTagError(f"One push may name at most {MAX_TAGS_PER_PUSH} tags; push them in several runs.")
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

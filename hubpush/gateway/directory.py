@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ..metadata import ExecutorMetadata
+from ..metadata import ExecutorMetadata, Visibility
 from ..metadata_store import MetadataStore
 from ..registry import RegistryClient
 from ..rules import repository_for_username
@@ -26,7 +26,9 @@ from ..secret import verify_secret
 
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
-_VERIFIED_MAX = 4096
+_CACHE_MAX = 4096
+#: how stale the catalog's view of visibility may be (pulls always read the metadata itself)
+CATALOG_TTL_SECONDS = 10.0
 SECRET_CHECKS_AT_ONCE = 2
 T = TypeVar("T")
 
@@ -40,8 +42,9 @@ def split_path(path: str) -> tuple[str, str]:
 class ExecutorDirectory:
     def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
-        self._credentials = credentials
-        self._clients: dict[str, RegistryClient] = {}
+        # one client, one connection pool; namespaces are views of it (RegistryClient.within)
+        self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False)
+        self._visibility: OrderedDict[str, tuple[Visibility | None, float]] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._verified: OrderedDict[str, float] = OrderedDict()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
@@ -50,12 +53,7 @@ class ExecutorDirectory:
 
     # --- plumbing -------------------------------------------------------------------
     def _client(self, namespace: str) -> RegistryClient:
-        client = self._clients.get(namespace)
-        if client is None:
-            address = f"{self.upstream}/{namespace}" if namespace else self.upstream
-            client = RegistryClient(address, credentials=self._credentials, trust_env=False)
-            self._clients[namespace] = client
-        return client
+        return self._root.within(namespace) if namespace else self._root
 
     def lock(self, path: str) -> asyncio.Lock:
         """The lock that serializes every write to executor ``path`` in this gateway."""
@@ -69,6 +67,21 @@ class ExecutorDirectory:
     async def read(self, path: str) -> ExecutorMetadata | None:
         namespace, repository = split_path(path)
         return await asyncio.to_thread(MetadataStore(self._client(namespace)).read, repository)
+
+    async def visibility(self, path: str) -> Visibility | None:
+        """An executor's visibility (None: not an executor), cached for a few seconds: the catalog
+        asks it for every repository on every call, and must not read every metadata document each time."""
+        now = time.monotonic()
+        cached = self._visibility.get(path)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        metadata = await self.read(path)
+        found = metadata.visibility if metadata else None
+        self._visibility[path] = (found, now + CATALOG_TTL_SECONDS)
+        self._visibility.move_to_end(path)
+        while len(self._visibility) > _CACHE_MAX:
+            self._visibility.popitem(last=False)
+        return found
 
     async def write(self, path: str, metadata: ExecutorMetadata) -> str:
         """Store the metadata; return the new artifact's digest."""
@@ -113,7 +126,7 @@ class ExecutorDirectory:
         if not await self.run_slow(verify_secret, secret, metadata.secret_hash):
             return False
         self._verified[key] = now + VERIFIED_TTL_SECONDS
-        while len(self._verified) > _VERIFIED_MAX:
+        while len(self._verified) > _CACHE_MAX:
             self._verified.popitem(last=False)
         return True
 

@@ -54,7 +54,13 @@ class TokenSigner:
         return self._mac(_b64(text.encode("utf-8")))
 
     def check(self, text: str, signature: str) -> bool:
-        return hmac.compare_digest(signature, self.sign(text))
+        return hmac.compare_digest(signature.encode("utf-8"), self.sign(text).encode("ascii"))
+
+    def check_mac(self, payload: str, mac: str) -> bool:
+        """Constant-time check of a token's MAC; any text (non-ASCII included) is merely wrong."""
+        if not payload.isascii():
+            return False
+        return hmac.compare_digest(mac.encode("utf-8"), self._mac(payload).encode("ascii"))
 
     def issue(self, subject: str, access: dict[str, frozenset[str]], now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -65,7 +71,7 @@ class TokenSigner:
     def verify(self, token: str, now: float | None = None) -> Grant | None:
         """The grant inside ``token``, or None when it is forged, damaged or expired."""
         payload, _, mac = token.partition(".")
-        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+        if not payload or not self.check_mac(payload, mac):
             return None
         try:
             body = json.loads(_unb64(payload))

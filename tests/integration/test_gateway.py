@@ -624,3 +624,64 @@ def test_replicas_sharing_the_token_key_accept_each_others_tokens(hub, make_exec
         assert requests.get(f"{second.url}/v2/{repository}/manifests/latest", headers=headers, timeout=10).status_code == 200
         assert requests.get(f"{stranger.url}/v2/{repository}/manifests/latest", headers=headers, timeout=10).status_code == 401
         assert out["secret"] not in token  # a token never carries the secret
+
+
+# --- found by the security review: reproduced against the real gateway, now refused ---------
+def _raw(gateway, method: str, path: str, body: bytes = b"", headers: dict | None = None):
+    """Send ``path`` byte for byte (requests would drop a '#' or normalize '%2E')."""
+    import http.client
+
+    host, port = gateway.address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_a_fragment_cannot_smuggle_a_protected_tag_past_the_check(hub, make_executor, gateway):
+    import base64
+
+    out, repository = publish(hub, make_executor, "--protected-tag", "1.0")
+    digest = gateway.registry.manifest(repository, "1.0")[0]
+    other = requests.get(f"{gateway.registry.url}/v2/{repository}/manifests/latest", headers={"Accept": MANIFEST_ACCEPT}, timeout=10)
+    auth = base64.b64encode(f"{out['name']}:{out['secret']}".encode()).decode()
+    headers = {"Authorization": f"Basic {auth}", "Content-Type": other.headers["Content-Type"]}
+    status, _ = _raw(gateway, "PUT", f"/v2/{repository}/manifests/1.0#x", other.content, headers)
+    assert status == 404
+    assert gateway.registry.manifest(repository, "1.0")[0] == digest
+    assert "1.0#x" not in gateway.registry.metadata(repository)["tags"]
+
+
+def test_a_mount_sent_as_a_form_body_cannot_copy_private_blobs(hub, make_executor, gateway):
+    _, private_repo = publish(hub, make_executor, "--private")
+    public, public_repo = publish(hub, make_executor)
+    _, manifest = gateway.registry.manifest(private_repo, "latest")
+    secret_layer = manifest["layers"][-1]["digest"]  # the executor's own files
+    auth = (public["name"], public["secret"])
+    upload = f"{gateway.url}/v2/{public_repo}/blobs/uploads/"
+    form = requests.post(upload, data={"mount": secret_layer, "from": private_repo}, auth=auth, timeout=10)
+    assert form.status_code == 415
+    multipart = requests.post(upload, files={"mount": (None, secret_layer), "from": (None, private_repo)}, auth=auth, timeout=10)
+    assert multipart.status_code == 415
+    twice = requests.post(f"{upload}?mount={secret_layer}&from={public_repo}&from={private_repo}", auth=auth, timeout=10)
+    assert twice.status_code == 202  # not mounted: an ordinary upload starts
+    assert requests.head(f"{gateway.registry.url}/v2/{public_repo}/blobs/{secret_layer}", timeout=10).status_code == 404
+
+
+def test_dot_segments_in_the_hub_api_cannot_reach_another_executor(hub, make_executor, gateway):
+    _, private_repo = publish(hub, make_executor, "--private")
+    for path in [f"/hubpush/v1/executors/{private_repo}/x/%2E%2E", f"/hubpush/v1/executors/{private_repo}/x/.."]:
+        status, body = _raw(gateway, "GET", path)
+        assert status in (401, 404) and b"registry_tags" not in body, path
+
+
+def test_many_namespaces_do_not_pile_up_connections_in_the_gateway(gateway):
+    import os as _os
+
+    def open_files() -> int:
+        return len(_os.listdir(f"/proc/{gateway.process.pid}/fd"))
+
+    before = open_files()
+    for number in range(300):
+        requests.get(f"{gateway.url}/v2/ns{number}/x/manifests/latest", timeout=10)
+    assert open_files() < before + 30

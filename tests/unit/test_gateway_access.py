@@ -114,3 +114,38 @@ def test_tokens_carry_the_grant_and_reject_tampering_other_keys_and_expiry():
 def test_token_keys_must_not_be_trivially_short():
     with pytest.raises(ValueError):
         TokenSigner(b"short")
+
+
+# --- found by the security review: each of these once got past the checks ------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/x/manifests/1.0#x",  # yarl would cut "#x" off on the way upstream: PUT 1.0 checked as "1.0#x"
+        "/v2/x/manifests/1.0;x",
+        "/v2/x/manifests/.hidden",
+        "/v2/x/blobs/latest",  # blobs are addressed by digest only
+        f"/v2/x/referrers/{'v1'}",
+        "/v2/x/blobs/uploads/id;x",
+        "/v2/" + "a" * 256 + "/manifests/latest",  # longer than distribution allows
+    ],
+)
+def test_references_are_exactly_tags_or_digests(path):
+    assert parse_target(path) is None
+
+
+def test_hostile_repository_names_are_refused_in_linear_time():
+    # distribution's "[-]*" separator made Python's re backtrack exponentially: 31 characters took 53 s
+    hostile = "a" * 5000 + "A"
+    assert parse_target(f"/v2/{hostile}/manifests/latest") is None
+    assert parse_scopes([f"repository:{hostile}:pull"]) == []
+
+
+def test_scopes_with_invalid_repository_names_are_ignored():
+    assert parse_scopes(["repository:Upper/x:pull", "repository:ok/x:pull"]) == [Scope("ok/x", frozenset({PULL}))]
+
+
+def test_tokens_with_non_ascii_bytes_are_just_invalid():
+    signer = TokenSigner(b"k" * 32)
+    assert signer.verify("abc.é") is None
+    assert signer.verify("é.abc") is None
+    assert not signer.check("text", "é")
