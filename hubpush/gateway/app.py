@@ -385,9 +385,18 @@ class Gateway:
         if not isinstance(intent, str) or not self.signer.check(signed, str(body.get("signature", ""))):
             raise Refusal(400, "DENIED", "This is not a restore point the hub handed out; nothing was undone.")
         async with self.directory.lock(repository):
-            untouched = await self.directory.current_digest(repository) == intent
+            untouched = await self.directory.current_digest(repository) == intent and not await self._unrecorded_protected(repository)
             restored = untouched and await self.directory.restore(repository, str(previous) if previous else None)
         return web.json_response({"restored": restored})
+
+    async def _unrecorded_protected(self, repository: str) -> list[str]:
+        """Protected tags the registry holds but the metadata never recorded: a manifest landed and
+        recording it failed. An abort must not take their protection back."""
+        metadata = await self.directory.read(repository)
+        if metadata is None:
+            return []
+        candidates = [tag for tag in metadata.protected_tags if tag not in metadata.tags]
+        return [tag for tag in candidates if await self.directory.tag_exists(repository, tag)]
 
     def _check_publisher(self, request: web.Request) -> None:
         expected = self.settings.publisher_token
