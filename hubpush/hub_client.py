@@ -39,10 +39,7 @@ class HubGateway:
 
     def username(self, name: str) -> str:
         """The registry user name of executor ``name``: its NAME, under the address's namespace."""
-        return f"{self.registry.namespace}/{name}" if self.registry.namespace else name
-
-    def _path(self, repository: str) -> str:
-        return f"{self.registry.namespace}/{repository}" if self.registry.namespace else repository
+        return self.registry.qualified(name)
 
     def begin_push(
         self, repository: str, body: dict[str, Any], *, name: str, secret: str | None, publisher_token: str | None, dry_run: bool
@@ -51,7 +48,7 @@ class HubGateway:
         headers = {"X-Hubpush-Publisher-Token": publisher_token} if publisher_token else {}
         response = self.registry.send(
             "POST",
-            f"/hubpush/v1/executors/{self._path(repository)}/push",
+            f"/hubpush/v1/executors/{self.registry.qualified(repository)}/push",
             json={**body, "dry_run": dry_run},
             headers=headers,
             auth=(self.username(name), secret) if secret else None,
@@ -61,7 +58,7 @@ class HubGateway:
     def abort_push(self, repository: str, restore: dict[str, Any], *, name: str, secret: str) -> bool:
         """Ask the gateway to put the metadata back as it was before ``begin_push``; True if it did."""
         response = self.registry.send(
-            "POST", f"/hubpush/v1/executors/{self._path(repository)}/abort", json=restore, auth=(self.username(name), secret)
+            "POST", f"/hubpush/v1/executors/{self.registry.qualified(repository)}/abort", json=restore, auth=(self.username(name), secret)
         )
         return bool(self._answer(response, "undo the recorded push").get("restored"))
 
@@ -69,7 +66,7 @@ class HubGateway:
         """The executor's metadata as the gateway shows it (never the secret hash)."""
         response = self.registry.send(
             "GET",
-            f"/hubpush/v1/executors/{self._path(repository)}",
+            f"/hubpush/v1/executors/{self.registry.qualified(repository)}",
             auth=(self.username(name), secret) if secret else None,
         )
         return self._answer(response, f"show {repository}")

@@ -34,10 +34,9 @@ def pull_executor(
     repository = repository_for(name)
     validate_tag(tag)
     secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
-    username = f"{registry.namespace}/{name}" if registry.namespace else name
     image = f"{registry.location}/{repository}"
     try:
-        digest = DockerBuilder().pull(image, tag, credentials=(username, secret) if secret else None)
+        digest = DockerBuilder().pull(image, tag, credentials=(registry.qualified(name), secret) if secret else None)
     except PullFailedError as exc:
         raise _explain(exc, name, image, tag, secret is not None) from None
     return PullResult(name=name, image=f"{image}:{tag}", digest=digest)

@@ -216,10 +216,11 @@ class RegistryClient:
         """``host:port[/namespace]``: what image references start with."""
         return f"{self.host}/{self.namespace}" if self.namespace else self.host
 
-    def _path(self, repository: str) -> str:
-        """The repository's full path in the registry. Callers name repositories relative
-        to the namespace, so the rest of hubpush never sees it."""
-        return f"{self.namespace}/{repository}" if self.namespace else repository
+    def qualified(self, name: str) -> str:
+        """``name`` under this address's namespace: a repository's full path in the registry, or an
+        executor's registry user name. Callers name things relative to the namespace, so the rest
+        of hubpush never builds that prefix itself."""
+        return f"{self.namespace}/{name}" if self.namespace else name
 
     # --- API ----------------------------------------------------------------------
     def ping(self) -> None:
@@ -238,7 +239,7 @@ class RegistryClient:
     def list_tags(self, repository: str) -> list[str] | None:
         """All tags of ``repository``, or None when the repository does not exist."""
         tags: list[str] = []
-        url = f"/v2/{self._path(repository)}/tags/list?n=1000"
+        url = f"/v2/{self.qualified(repository)}/tags/list?n=1000"
         while url:
             response = self._request("GET", url)
             if response.status_code == 404:
@@ -250,7 +251,7 @@ class RegistryClient:
         return tags
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
-        response = self._request("GET", f"/v2/{self._path(repository)}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
+        response = self._request("GET", f"/v2/{self.qualified(repository)}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -261,7 +262,7 @@ class RegistryClient:
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
         """Store a manifest under ``reference``; return its digest."""
         response = self._request(
-            "PUT", f"/v2/{self._path(repository)}/manifests/{reference}", data=raw, headers={"Content-Type": media_type}
+            "PUT", f"/v2/{self.qualified(repository)}/manifests/{reference}", data=raw, headers={"Content-Type": media_type}
         )
         if response.status_code not in (200, 201):
             raise self._fail(response, f"store manifest {repository}:{reference}")
@@ -269,7 +270,7 @@ class RegistryClient:
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Delete a manifest; False when the registry does not allow deletes (registry:2's default)."""
-        response = self._request("DELETE", f"/v2/{self._path(repository)}/manifests/{digest}")
+        response = self._request("DELETE", f"/v2/{self.qualified(repository)}/manifests/{digest}")
         if response.status_code in (200, 202):
             return True
         if response.status_code in (404, 405):
@@ -279,9 +280,9 @@ class RegistryClient:
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a small blob (metadata documents) in one request; return its digest."""
         digest = sha256_digest(data)
-        if self._request("HEAD", f"/v2/{self._path(repository)}/blobs/{digest}").status_code == 200:
+        if self._request("HEAD", f"/v2/{self.qualified(repository)}/blobs/{digest}").status_code == 200:
             return digest
-        started = self._request("POST", f"/v2/{self._path(repository)}/blobs/uploads/")
+        started = self._request("POST", f"/v2/{self.qualified(repository)}/blobs/uploads/")
         if started.status_code != 202 or "Location" not in started.headers:
             raise self._fail(started, f"start a blob upload to {repository}")
         location = started.headers["Location"]
@@ -298,7 +299,7 @@ class RegistryClient:
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """Read a small blob whole. Image layers are never read this way."""
-        response = self._request("GET", f"/v2/{self._path(repository)}/blobs/{digest}")
+        response = self._request("GET", f"/v2/{self.qualified(repository)}/blobs/{digest}")
         if response.status_code != 200:
             raise self._fail(response, f"read blob {digest} of {repository}")
         if sha256_digest(response.content) != digest:
