@@ -284,11 +284,26 @@ def _explain_failed_push(
             undone = store.delete(repository)
     except HubpushError:
         undone = False  # the registry is gone too: leave the intent, it errs on the safe side
+    _say_what_remains(exc, undone, decision.is_first_publish, name, registry.location, repository, secret_store, "registry's")
+
+
+def _say_what_remains(
+    exc: HubpushError,
+    undone: bool,
+    first_publish: bool,
+    name: str,
+    location: str,
+    repository: str,
+    secret_store: SecretStore,
+    whose: str,
+) -> None:
+    """End a failed push's sentence with where things stand: metadata put back (a first publish's
+    secret then guards nothing and is forgotten), or the NAME kept reserved for this machine."""
     if undone:
-        if decision.is_first_publish:
-            secret_store.forget(registry.location, repository)
-        exc.message += " No tag was pushed and the registry's metadata is back as it was."
-    elif decision.is_first_publish:
+        if first_publish:
+            secret_store.forget(location, repository)
+        exc.message += f" No tag was pushed and the {whose} metadata is back as it was."
+    elif first_publish:
         exc.message += (
             f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
             f"on this machine (its secret is cached in {secret_store.path})."
@@ -433,8 +448,8 @@ def _push_through_gateway(
         if new_secret is not None:
             secret_store.forget(location, repository)  # someone else won the NAME: this secret guards nothing
         raise
-    if secret and settings.secret and not settings.secret_from_env:
-        secret_store.put(location, repository, secret)  # verified by the gateway: remember it here too
+    if settings.secret and not settings.secret_from_env:
+        secret_store.put(location, repository, settings.secret)  # verified by the gateway: remember it here too
     assert secret is not None
 
     # 5. push with the executor's own credentials
@@ -491,15 +506,5 @@ def _explain_gateway_failure(
         restored = gateway.abort_push(repository, restore, name=name, secret=secret)
     except HubpushError:
         restored = False  # the hub is gone too: the intent stays, which errs on the safe side
-    if restored:
-        if first_publish:
-            secret_store.forget(gateway.registry.location, repository)
-        exc.message += " No tag was pushed and the hub's metadata is back as it was."
-        exc.args = (exc.message,)
-    elif first_publish:
-        exc.message += (
-            f" The name {name!r} is reserved for you: retry with 'hubpush push --force-update {name} PATH' "
-            f"on this machine (its secret is cached in {secret_store.path})."
-        )
-        exc.args = (exc.message,)
+    _say_what_remains(exc, restored, first_publish, name, gateway.registry.location, repository, secret_store, "hub's")
     return exc
