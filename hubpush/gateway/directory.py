@@ -16,7 +16,8 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from ..metadata import ExecutorMetadata, Visibility
 from ..metadata_store import MetadataStore
@@ -31,6 +32,7 @@ _CACHE_MAX = 4096
 CATALOG_TTL_SECONDS = 10.0
 SECRET_CHECKS_AT_ONCE = 2
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -39,21 +41,46 @@ def split_path(path: str) -> tuple[str, str]:
     return namespace, repository
 
 
+@dataclass(frozen=True)
+class _Cached(Generic[V]):
+    value: V
+
+
+class _TtlCache(Generic[V]):
+    """A small in-memory cache: entries expire after their time to live, the oldest go first beyond a bound."""
+
+    def __init__(self, size: int = _CACHE_MAX) -> None:
+        self._entries: OrderedDict[str, tuple[_Cached[V], float]] = OrderedDict()
+        self._size = size
+
+    def get(self, key: str) -> _Cached[V] | None:
+        found = self._entries.get(key)
+        return found[0] if found is not None and found[1] > time.monotonic() else None
+
+    def put(self, key: str, entry: _Cached[V], ttl: float) -> None:
+        self._entries[key] = (entry, time.monotonic() + ttl)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
 class ExecutorDirectory:
     def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         # one client, one connection pool; namespaces are views of it (RegistryClient.within)
         self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False)
-        self._visibility: OrderedDict[str, tuple[Visibility | None, float]] = OrderedDict()
+        self._visibility: _TtlCache[Visibility | None] = _TtlCache()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._verified: OrderedDict[str, float] = OrderedDict()
+        self._verified: _TtlCache[bool] = _TtlCache()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
         # keeps its allocator arena) and keeps a flood of wrong secrets off the metadata threads
         self._slow = ThreadPoolExecutor(max_workers=SECRET_CHECKS_AT_ONCE, thread_name_prefix="hubpush-scrypt")
 
     # --- plumbing -------------------------------------------------------------------
-    def _client(self, namespace: str) -> RegistryClient:
-        return self._root.within(namespace) if namespace else self._root
+    def _at(self, path: str) -> tuple[RegistryClient, str]:
+        """The client for ``path``'s namespace (sharing one connection pool) and its last component."""
+        namespace, repository = split_path(path)
+        return (self._root.within(namespace) if namespace else self._root), repository
 
     def lock(self, path: str) -> asyncio.Lock:
         """The lock that serializes every write to executor ``path`` in this gateway."""
@@ -65,53 +92,44 @@ class ExecutorDirectory:
 
     # --- metadata ---------------------------------------------------------------------
     async def read(self, path: str) -> ExecutorMetadata | None:
-        namespace, repository = split_path(path)
-        return await asyncio.to_thread(MetadataStore(self._client(namespace)).read, repository)
+        client, repository = self._at(path)
+        return await asyncio.to_thread(MetadataStore(client).read, repository)
 
     async def visibility(self, path: str) -> Visibility | None:
         """An executor's visibility (None: not an executor), cached for a few seconds: the catalog
         asks it for every repository on every call, and must not read every metadata document each time."""
-        now = time.monotonic()
         cached = self._visibility.get(path)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None:
+            return cached.value
         metadata = await self.read(path)
         found = metadata.visibility if metadata else None
-        self._visibility[path] = (found, now + CATALOG_TTL_SECONDS)
-        self._visibility.move_to_end(path)
-        while len(self._visibility) > _CACHE_MAX:
-            self._visibility.popitem(last=False)
+        self._visibility.put(path, _Cached(found), CATALOG_TTL_SECONDS)
         return found
 
     async def write(self, path: str, metadata: ExecutorMetadata) -> str:
         """Store the metadata; return the new artifact's digest."""
-        namespace, _ = split_path(path)
-        return await asyncio.to_thread(MetadataStore(self._client(namespace)).write, metadata)
+        client, _ = self._at(path)
+        return await asyncio.to_thread(MetadataStore(client).write, metadata)
 
     async def current_digest(self, path: str) -> str | None:
-        namespace, repository = split_path(path)
-        return await asyncio.to_thread(MetadataStore(self._client(namespace)).current_digest, repository)
+        client, repository = self._at(path)
+        return await asyncio.to_thread(MetadataStore(client).current_digest, repository)
 
     async def restore(self, path: str, digest: str | None) -> bool:
         """Put the metadata back at ``digest``, or remove it when there was none (False: not possible)."""
-        namespace, repository = split_path(path)
-        store = MetadataStore(self._client(namespace))
+        client, repository = self._at(path)
+        store = MetadataStore(client)
         if digest is None:
             return await asyncio.to_thread(store.delete, repository)
         return await asyncio.to_thread(store.restore, repository, digest)
 
     async def tags(self, path: str) -> list[str] | None:
-        namespace, repository = split_path(path)
-        return await asyncio.to_thread(self._client(namespace).list_tags, repository)
+        client, repository = self._at(path)
+        return await asyncio.to_thread(client.list_tags, repository)
 
     async def tag_exists(self, path: str, tag: str) -> bool:
-        namespace, repository = split_path(path)
-        return await asyncio.to_thread(lambda: self._client(namespace).get_manifest(repository, tag) is not None)
-
-    async def manifest(self, path: str, reference: str) -> bytes | None:
-        namespace, repository = split_path(path)
-        found = await asyncio.to_thread(self._client(namespace).get_manifest, repository, reference)
-        return found.raw if found else None
+        client, repository = self._at(path)
+        return await asyncio.to_thread(lambda: client.get_manifest(repository, tag) is not None)
 
     # --- secrets ------------------------------------------------------------------------
     async def run_slow(self, function: Callable[..., T], *args: Any) -> T:
@@ -120,14 +138,11 @@ class ExecutorDirectory:
 
     async def secret_matches(self, metadata: ExecutorMetadata, path: str, secret: str) -> bool:
         key = hashlib.sha256(f"{path}\0{metadata.secret_hash}\0{secret}".encode()).hexdigest()
-        now = time.monotonic()
-        if self._verified.get(key, 0.0) > now:
+        if self._verified.get(key) is not None:
             return True
         if not await self.run_slow(verify_secret, secret, metadata.secret_hash):
-            return False
-        self._verified[key] = now + VERIFIED_TTL_SECONDS
-        while len(self._verified) > _CACHE_MAX:
-            self._verified.popitem(last=False)
+            return False  # failures are not cached
+        self._verified.put(key, _Cached(True), VERIFIED_TTL_SECONDS)
         return True
 
     async def prove(self, username: str, secret: str) -> str | None:
