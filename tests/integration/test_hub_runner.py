@@ -18,14 +18,9 @@ import requests
 
 from hubpush.errors import HubpushError, HubStartError
 from hubpush.hub_runner import hub_down, hub_status, hub_up
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def info(port: int) -> requests.Response:
