@@ -178,10 +178,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_gateway(registry: Registry, log_dir: Path, *extra_args: str, token_key: str | None = None) -> Iterator[Gateway]:
-    """``python -m hubpush hub serve`` on a free port, in front of ``registry``, until the block ends."""
-    port = free_port()
-    log = log_dir / f"gateway-{port}.log"
+def running_gateway(
+    registry: Registry, log_dir: Path, *extra_args: str, token_key: str | None = None, port: int | None = None
+) -> Iterator[Gateway]:
+    """``python -m hubpush hub serve`` on ``port`` (default: a free one) in front of ``registry``, until the block ends."""
+    port = port or free_port()
+    log = log_dir / f"gateway-{port}-{uuid.uuid4().hex[:6]}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
     env["HUBPUSH_GATEWAY_TOKEN_KEY"] = token_key or uuid.uuid4().hex + uuid.uuid4().hex
     with log.open("wb") as sink:
@@ -203,8 +205,9 @@ def running_gateway(registry: Registry, log_dir: Path, *extra_args: str, token_k
             raise AssertionError(f"the gateway did not start: {log.read_text()}")
         yield gateway
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

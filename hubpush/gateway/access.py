@@ -15,8 +15,11 @@ from ..rules import TAG_PATTERN, is_repository_path
 
 PULL = "pull"
 PUSH = "push"
-_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-_UPLOAD_ID = re.compile(r"[A-Za-z0-9_.=-]*")
+#: The digests the registry can verify: sha256, sha384 or sha512, lower-case hex of the exact length.
+#: Anything looser is a differential: registry 2.8 takes ``1.0.0:x`` or ``sha512:abc`` as a *tag*
+#: (and answers 500 with its storage path), while a lax digest grammar skipped the tag checks.
+DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_.=-]{0,128}")
 # /v2/<name>/<kind>/<reference>. As in distribution's own router, the name is greedy: it runs up to
 # the *last* kind marker, since references never hold a "/" (so /v2/a/blobs/x/manifests/t is
 # repository a/blobs/x -- exactly what the registry will serve, which is what must be authorized).
@@ -47,7 +50,7 @@ class Target:
 
     @property
     def is_tag(self) -> bool:
-        return self.kind is Kind.MANIFEST and not _DIGEST.fullmatch(self.reference)
+        return self.kind is Kind.MANIFEST and not DIGEST_PATTERN.fullmatch(self.reference)
 
 
 def parse_target(path: str) -> Target | None:
@@ -69,7 +72,7 @@ def parse_target(path: str) -> Target | None:
     # a reference is a digest or (for manifests) a tag, nothing else: no '#', ';' or other bytes
     # that an HTTP library or the registry could read differently from how the gateway decided
     if kind in ("manifests", "blobs", "referrers") and not (
-        _DIGEST.fullmatch(rest) or (kind == "manifests" and TAG_PATTERN.fullmatch(rest))
+        DIGEST_PATTERN.fullmatch(rest) or (kind == "manifests" and TAG_PATTERN.fullmatch(rest))
     ):
         return None
     if kind == "manifests":

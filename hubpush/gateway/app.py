@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import functools
 import hmac
 import json
@@ -58,6 +59,7 @@ from ..rules import (
 from ..secret import hash_secret
 from .access import PULL, PUSH, Kind, Target, parse_scopes, parse_target, required_action
 from .directory import ExecutorDirectory, split_path
+from .forwarding import Incoming, NotUnderstood, Upstream, plan
 from .settings import GatewaySettings
 from .tokens import Grant, TokenSigner
 
@@ -75,9 +77,6 @@ MAX_TAGS_PER_PUSH = 64
 _HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
 )
-# the registry builds upload URLs from X-Forwarded-*/Forwarded: without them it names itself,
-# and the gateway rewrites that to its own public address (a TLS proxy's headers stay with us)
-_NOT_FORWARDED = _HOP_BY_HOP | {"host", "authorization", "forwarded", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-for"}
 # OCI error code and HTTP status for each refusal the rules can raise
 _HTTP_FOR_ERROR: dict[type[HubpushError], tuple[int, str]] = {
     ExecutorNotFoundError: (404, "NAME_UNKNOWN"),
@@ -205,6 +204,8 @@ class Gateway:
     # --- identity -----------------------------------------------------------------------
     async def identify(self, request: web.Request) -> Caller:
         """Anonymous, Basic ``NAME:SECRET``, or a bearer token; wrong credentials are refused."""
+        if len(request.headers.getall("Authorization", [])) > 1:
+            raise Refusal(400, "UNAUTHORIZED", "Send one Authorization header, not several.")
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             grant = self.signer.verify(value.strip())
@@ -467,30 +468,34 @@ class Gateway:
             raise Refusal(
                 405, "UNSUPPORTED", f"{request.method} on {target.kind.value}s is not allowed through the hub (tags are never deleted)."
             )
+        upstream = self.understood(request, target)
         if not await self.may(caller, target.repository, action):
             raise self.deny(request, caller, target.repository, action)
         if target.kind is Kind.MANIFEST and action == PUSH:
-            return await self.put_manifest(request, target)
+            return await self.put_manifest(request, target, upstream)
         if target.kind is Kind.UPLOAD:
-            return await self.upload(request, caller)
-        return await self.forward(request)
+            upstream = await self.without_unreadable_mount(caller, upstream)
+        return await self.forward(request, upstream)
 
-    async def upload(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        """Blob upload requests, with the two ways they could read another repository closed."""
-        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            # the registry reads mount/from/digest from a form body too (Go's FormValue), where the
-            # gateway would not see them; no OCI client sends one
-            raise Refusal(415, "UNSUPPORTED", "Blob upload parameters belong in the query string, not in a form body.")
-        sources = request.query.getall("from", [])
-        if "mount" in request.query or sources:
-            if len(sources) == 1 and await self.may(caller, sources[0], PULL):
-                return await self.forward(request)
-            # a cross-repository mount reads the other repository: without pull rights there, upload instead
-            query = {key: value for key, value in request.query.items() if key not in ("mount", "from")}
-            return await self.forward(request, query=query)
-        return await self.forward(request)
+    @staticmethod
+    def understood(request: web.Request, target: Target) -> Upstream:
+        """The request the registry will see, rebuilt from what the gateway parsed (see :mod:`.forwarding`)."""
+        incoming = Incoming(request.method, target, request.raw_path.partition("?")[2], tuple(request.raw_headers))
+        try:
+            return plan(incoming)
+        except NotUnderstood as exc:
+            raise Refusal(exc.status, exc.code, exc.message) from None
 
-    async def put_manifest(self, request: web.Request, target: Target) -> web.StreamResponse:
+    async def without_unreadable_mount(self, caller: Caller, upstream: Upstream) -> Upstream:
+        """A cross-repository mount reads the other repository: without pull rights there, upload instead."""
+        query = dict(upstream.query)
+        source = query.get("from")
+        if source is None or await self.may(caller, source, PULL):
+            return upstream
+        kept = tuple((key, value) for key, value in upstream.query if key not in ("mount", "from"))
+        return dataclasses.replace(upstream, query=kept)
+
+    async def put_manifest(self, request: web.Request, target: Target, upstream: Upstream) -> web.StreamResponse:
         """The protected-tag rule and the tag history, applied to every manifest PUT, one at a time per executor."""
         body = await request.read()
         repository = target.repository
@@ -505,7 +510,7 @@ class Gateway:
                     check_tag_write(metadata, target.reference, await self.directory.tag_exists(repository, target.reference))
                 except ProtectedTagError as exc:
                     raise Refusal.from_error(exc, repository=repository, tag=target.reference) from None
-            status, headers, answer = await self._send_small(request, body)
+            status, headers, answer = await self._send_small(upstream, body)
             if status == 201 and target.is_tag:
                 digest = headers.get("Docker-Content-Digest", "")
                 metadata.record_push([target.reference], digest, utc_now())
@@ -552,13 +557,8 @@ class Gateway:
         return names
 
     # --- streaming ----------------------------------------------------------------------
-    def _upstream_request(self, request: web.Request, query: dict[str, str] | None) -> tuple[URL, CIMultiDict[str]]:
-        url = URL(self.settings.upstream + request.raw_path, encoded=True)
-        if query is not None:
-            url = url.with_query(query)
-        # a multi-dict: docker sends one Accept header per manifest type it understands
-        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED)
-        return url, headers
+    def _upstream_url(self, upstream: Upstream) -> URL:
+        return URL(self.settings.upstream + upstream.path_and_query, encoded=True)
 
     def _response_headers(self, upstream_headers: Any, request: web.Request) -> CIMultiDict[str]:
         headers = CIMultiDict((k, v) for k, v in upstream_headers.items() if k.lower() not in _HOP_BY_HOP)
@@ -569,23 +569,27 @@ class Gateway:
             headers["Location"] = self.public_base(request) + location[len(self.settings.upstream) :]
         return headers
 
-    async def forward(self, request: web.Request, *, query: dict[str, str] | None = None) -> web.StreamResponse:
-        """Stream the request to the registry and its answer back, a chunk at a time.
+    async def forward(self, request: web.Request, upstream: Upstream) -> web.StreamResponse:
+        """Send the planned request to the registry and stream its answer back, a chunk at a time.
 
         Bodies are never held whole: answers (pulls) pass through in pieces of up to
         CHUNK_BYTES, request bodies (pushes) in the pieces the client sends, with aiohttp's
         flow control pausing whichever side is faster. Range requests, chunked uploads and
-        redirects pass through as the registry answers them.
+        redirects pass through as the registry answers them; a registry failure (5xx) never
+        does, since its body names the registry's storage paths.
         """
-        url, headers = self._upstream_request(request, query)
-        data = request.content if request.body_exists else None
+        data = request.content if upstream.has_body else None
         response: web.StreamResponse | None = None
         try:
-            async with self.session.request(request.method, url, headers=headers, data=data, allow_redirects=False) as upstream:
-                response = web.StreamResponse(status=upstream.status, headers=self._response_headers(upstream.headers, request))
+            async with self.session.request(
+                upstream.method, self._upstream_url(upstream), headers=CIMultiDict(upstream.headers), data=data, allow_redirects=False
+            ) as answer:
+                if answer.status >= 500:
+                    raise _failed(answer.status, await answer.content.read(512))
+                response = web.StreamResponse(status=answer.status, headers=self._response_headers(answer.headers, request))
                 await response.prepare(request)
-                if request.method != "HEAD":
-                    async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
+                if upstream.method != "HEAD":
+                    async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
                         await response.write(chunk)
                 await response.write_eof()
                 return response
@@ -594,11 +598,15 @@ class Gateway:
                 raise  # the answer has started: all that is left is to drop the connection
             raise _unavailable(exc) from None
 
-    async def _send_small(self, request: web.Request, body: bytes) -> tuple[int, Any, bytes]:
-        url, headers = self._upstream_request(request, None)
+    async def _send_small(self, upstream: Upstream, body: bytes) -> tuple[int, Any, bytes]:
         try:
-            async with self.session.request(request.method, url, headers=headers, data=body, allow_redirects=False) as upstream:
-                return upstream.status, upstream.headers.copy(), await upstream.read()
+            async with self.session.request(
+                upstream.method, self._upstream_url(upstream), headers=CIMultiDict(upstream.headers), data=body, allow_redirects=False
+            ) as answer:
+                content = await answer.read()
+                if answer.status >= 500:
+                    raise _failed(answer.status, content[:512])
+                return answer.status, answer.headers.copy(), content
         except aiohttp.ClientError as exc:
             raise _unavailable(exc) from None
 
@@ -630,6 +638,12 @@ def _unavailable(exc: Exception) -> Refusal:
     return Refusal(502, "UNAVAILABLE", "The registry behind the hub does not answer; try again, or tell the hub's operator.")
 
 
+def _failed(status: int, body: bytes) -> Refusal:
+    """The registry answered with an error of its own: the client gets ours, the log gets its."""
+    log.error("the registry behind the gateway answered HTTP %s: %s", status, body.decode("utf-8", "replace"))
+    return Refusal(502, "UNAVAILABLE", "The registry behind the hub failed to answer this request; try again, or tell the hub's operator.")
+
+
 def _basic_credentials(value: str) -> tuple[str, str]:
     try:
         username, _, secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
@@ -641,8 +655,10 @@ def _basic_credentials(value: str) -> tuple[str, str]:
 def serve(settings: GatewaySettings, on_ready: Any = None) -> None:
     """Run the gateway until interrupted."""
     try:
-        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
-            probe.bind((settings.host, settings.port))
+        # bind exactly as aiohttp will (SO_REUSEADDR): a plain bind fails for a minute after a
+        # restart, while the last run's connections sit in TIME-WAIT, though the real bind works
+        with socket.create_server((settings.host, settings.port), family=socket.AF_INET6 if ":" in settings.host else socket.AF_INET):
+            pass
     except OSError as exc:
         raise HubStartError(
             f"The gateway cannot listen on {settings.host}:{settings.port} ({exc.strerror}); stop what uses it or pick another --listen."
