@@ -1,0 +1,217 @@
+"""The hub API (``/hubpush/v1/...``): what ``hubpush push`` and ``hubpush show`` ask the gateway.
+
+``info`` says a gateway answers here; ``executor`` serves an executor's metadata without its
+secret hash; ``push`` checks a push with the very rules the CLI applies against a bare
+registry and records its intent under the executor's lock; ``abort`` undoes an intent whose
+push failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ... import __version__
+from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
+from ...metadata import ExecutorMetadata, Visibility, utc_now
+from ...rules import PushRequest, decide_push, is_metadata_path, is_repository_path, may_pull, repository_for_username
+from ...secret import hash_secret
+from ..access import PUSH
+from ..directory import split_path
+from ..hub import Hub, hub_of
+from ..identity import basic_credentials, deny, identify
+from ..refusal import Refusal
+
+SERVICE = "hubpush-gateway"
+#: a first publish must bring a secret at least this long (hubpush generates 43 characters)
+MIN_SECRET_LENGTH = 22
+#: bounds on what one push adds to the metadata document
+MAX_DESCRIPTION = 4096
+MAX_TAGS_PER_PUSH = 64
+
+
+async def info(request: web.Request) -> web.Response:
+    """What answers here: a hubpush gateway, its version, and whether publishing needs a token."""
+    hub = hub_of(request)
+    return web.json_response(
+        {"service": SERVICE, "version": __version__, "publisher_token_required": hub.settings.publisher_token is not None}
+    )
+
+
+async def executor(request: web.Request) -> web.Response:
+    """An executor's metadata without its secret hash; private ones need their secret."""
+    hub = hub_of(request)
+    repository = request.match_info["repository"]
+    caller = await identify(hub, request)
+    valid = is_repository_path(repository) and not is_metadata_path(repository)
+    metadata = await hub.directory.read(repository) if valid else None
+    if metadata is None or not may_pull(metadata, proven=caller.proven == repository):
+        # one answer for "absent" and "private": names of private executors do not leak
+        raise SecretRequiredError(
+            f"No executor is visible at {hub.address(request)}/{repository}: it does not exist, "
+            "or it is private and needs its secret (--secret)."
+        )
+    view = json.loads(metadata.to_json())
+    del view["secret_hash"]
+    view["registry_tags"] = sorted(await hub.directory.tags(repository) or [])
+    return web.json_response(view)
+
+
+async def begin_push(request: web.Request) -> web.Response:
+    """Check a push with the rules and, unless ``dry_run``, record its intent in the metadata.
+
+    The CLI calls this twice: before building (every refusal comes back before any build
+    starts) and after building, when the metadata (owner, visibility, protected tags) is
+    written under the executor's lock, so no tag is ever pushed unprotected and two first
+    publishes of one NAME have exactly one winner.
+    """
+    hub = hub_of(request)
+    repository = request.match_info["repository"]
+    body = await _json_body(request)
+    _, secret = basic_credentials(request.headers.get("Authorization", "").partition(" ")[2])
+    push = _push_request(repository, body, secret)
+    if not push.is_update:
+        _check_publisher(hub, request)
+    decide = functools.partial(decide_push, registry=hub.address(request))
+    # the check runs without the lock (a dry run is nothing more), so wrong secrets never make
+    # the owner's pushes wait; recording the intent checks again, under the lock
+    current = await hub.directory.read(repository)
+    decision = await hub.directory.run_slow(decide, push, current, await hub.directory.tags(repository))
+    restore = None
+    if not body.get("dry_run"):
+        async with hub.directory.lock(repository):
+            current = await hub.directory.read(repository)
+            decision = await hub.directory.run_slow(decide, push, current, await hub.directory.tags(repository))
+            previous = await hub.directory.current_digest(repository)
+            metadata = await _intent(hub, current, push, decision, body, repository)
+            intent = await hub.directory.write(repository, metadata)
+            restore = _restore_point(hub, repository, previous, intent)
+    return web.json_response(
+        {
+            "first_publish": decision.is_first_publish,
+            "name": current.name if current else push.name,
+            "tags": decision.tags,
+            "protected_tags": decision.protected_tags,
+            "visibility": decision.visibility.value,
+            "restore": restore,
+        }
+    )
+
+
+async def abort_push(request: web.Request) -> web.Response:
+    """Undo a recorded intent whose push failed: the hub is then exactly as before it.
+
+    Only the executor's secret holder may ask, only with the signed restore point its own
+    intent returned, and only while that intent is still the current metadata -- any tag
+    pushed since (by anyone) or any later intent rewrote it, and then nothing is undone, so
+    protection that may already guard a pushed tag is never taken back.
+    """
+    hub = hub_of(request)
+    repository = request.match_info["repository"]
+    body = await _json_body(request)
+    caller = await identify(hub, request)
+    if caller.proven != repository or caller.grant is not None:
+        raise deny(hub, request, caller, repository, PUSH)
+    previous, intent = body.get("previous"), body.get("intent")
+    signed = f"{repository}\0{previous}\0{intent}"
+    if not isinstance(intent, str) or not hub.signer.check(signed, str(body.get("signature", ""))):
+        raise Refusal(400, "DENIED", "This is not a restore point the hub handed out; nothing was undone.")
+    async with hub.directory.lock(repository):
+        untouched = await hub.directory.current_digest(repository) == intent and not await _unrecorded_protected(hub, repository)
+        restored = untouched and await hub.directory.restore(repository, str(previous) if previous else None)
+    return web.json_response({"restored": restored})
+
+
+def _push_request(repository: str, body: dict[str, Any], secret: str) -> PushRequest:
+    """The push the body asks for, checked against the repository in the path and the size bounds."""
+    name = str(body.get("name", ""))
+    namespace, _ = split_path(repository)
+    if repository_for_username(f"{namespace}/{name}" if namespace else name) != repository:
+        raise Refusal(400, "NAME_INVALID", f"Executor name {name!r} does not belong to repository {repository}.")
+    try:
+        push = PushRequest(
+            name=name,
+            is_update=bool(body.get("is_update")),
+            secret=secret or None,
+            tags=[str(t) for t in body.get("tags") or []],
+            protected_tags=[str(t) for t in body.get("protected_tags") or []],
+            visibility=Visibility(body["visibility"]) if body.get("visibility") else None,
+        )
+    except (ValueError, TypeError):
+        raise Refusal(400, "UNSUPPORTED", "The push request is malformed: tags must be lists and visibility public or private.") from None
+    _check_sizes(push, body)
+    return push
+
+
+def _restore_point(hub: Hub, repository: str, previous: str | None, intent: str) -> dict[str, str | None]:
+    """What an abort may put back, signed so that no client can name another restore point."""
+    return {"previous": previous, "intent": intent, "signature": hub.signer.sign(f"{repository}\0{previous}\0{intent}")}
+
+
+async def _unrecorded_protected(hub: Hub, repository: str) -> list[str]:
+    """Protected tags the registry holds but the metadata never recorded: a manifest landed and
+    recording it failed. An abort must not take their protection back."""
+    metadata = await hub.directory.read(repository)
+    if metadata is None:
+        return []
+    candidates = [tag for tag in metadata.protected_tags if tag not in metadata.tags]
+    return [tag for tag in candidates if await hub.directory.tag_exists(repository, tag)]
+
+
+def _check_publisher(hub: Hub, request: web.Request) -> None:
+    expected = hub.settings.publisher_token
+    given = request.headers.get("X-Hubpush-Publisher-Token", "")
+    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+        raise PublisherTokenError(
+            "This hub lets only holders of its publisher token create executors: set HUBPUSH_PUBLISHER_TOKEN "
+            "(ask the hub's operator for it)."
+        )
+
+
+async def _intent(hub: Hub, current: ExecutorMetadata | None, push: PushRequest, decision: Any, body: dict[str, Any], repository: str) -> ExecutorMetadata:
+    """The metadata to record before the push: the current document updated, or a new executor's."""
+    description = str(body.get("description") or "")
+    if current is not None:
+        current.visibility = decision.visibility
+        current.protected_tags = decision.protected_tags
+        current.description = description or current.description
+        current.updated_at = utc_now()
+        return current
+    if not push.secret or len(push.secret) < MIN_SECRET_LENGTH:
+        raise Refusal(400, "DENIED", f"A new executor needs a secret of at least {MIN_SECRET_LENGTH} characters.")
+    now = utc_now()
+    return ExecutorMetadata(
+        name=push.name,
+        repository=split_path(repository)[1],
+        visibility=decision.visibility,
+        secret_hash=await hub.directory.run_slow(hash_secret, push.secret),
+        created_at=now,
+        updated_at=now,
+        description=description,
+        protected_tags=decision.protected_tags,
+    )
+
+
+def _check_sizes(push: PushRequest, body: dict[str, Any]) -> None:
+    """Bounds on what one push may add to the metadata, which every catalog call reads."""
+    description = str(body.get("description") or "")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidExecutorConfigError(
+            f"metas.description in config.yml is {len(description)} characters; the hub keeps at most {MAX_DESCRIPTION}."
+        )
+    if len(push.tags) + len(push.protected_tags) > MAX_TAGS_PER_PUSH:
+        raise InvalidTagError(f"One push may name at most {MAX_TAGS_PER_PUSH} tags; push them in several runs.")
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Refusal(400, "UNSUPPORTED", "The request body must be a JSON object.")
+    return body

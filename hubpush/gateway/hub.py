@@ -1,0 +1,58 @@
+"""What every handler shares: the settings, the executor directory, the token signer, the registry.
+
+One :class:`Hub` per application, created by :func:`~.app.create_app` and found by handlers
+under :data:`HUB`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from yarl import URL
+
+from .directory import ExecutorDirectory
+from .settings import GatewaySettings
+from .tokens import TokenSigner
+from .upstream import UpstreamRegistry
+
+TOKEN_SERVICE = "hubpush"
+
+
+@dataclass
+class Hub:
+    settings: GatewaySettings
+    directory: ExecutorDirectory
+    signer: TokenSigner
+    registry: UpstreamRegistry
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> Hub:
+        return cls(settings, ExecutorDirectory(settings.upstream), TokenSigner(settings.token_key), UpstreamRegistry(settings.upstream))
+
+    def public_base(self, request: web.Request) -> str:
+        """The gateway's own URL as the client reached it (for token realms and Locations)."""
+        if self.settings.public_url:
+            return self.settings.public_url
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
+        return f"{scheme}://{request.host}"
+
+    def address(self, request: web.Request) -> str:
+        """HOST:PORT of the gateway as clients name it in image references."""
+        return URL(self.public_base(request)).raw_authority
+
+    def challenge(self, request: web.Request, scope: str = "", error: str = "") -> str:
+        """The ``WWW-Authenticate`` value that sends docker and oras to the token service."""
+        value = f'Bearer realm="{self.public_base(request)}/hubpush/v1/token",service="{TOKEN_SERVICE}"'
+        if scope:
+            value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
+        return value
+
+
+HUB = web.AppKey("hub", Hub)
+
+
+def hub_of(request: web.Request) -> Hub:
+    return request.app[HUB]
