@@ -179,17 +179,23 @@ def free_port() -> int:
 
 @contextmanager
 def running_gateway(
-    registry: Registry, log_dir: Path, *extra_args: str, token_key: str | None = None, port: int | None = None
+    registry: Registry,
+    log_dir: Path,
+    *extra_args: str,
+    token_key: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Gateway]:
     """``python -m hubpush hub serve`` on ``port`` (default: a free one) in front of ``registry``, until the block ends."""
     port = port or free_port()
     log = log_dir / f"gateway-{port}-{uuid.uuid4().hex[:6]}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
-    env["HUBPUSH_GATEWAY_TOKEN_KEY"] = token_key or uuid.uuid4().hex + uuid.uuid4().hex
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
+    environment["HUBPUSH_GATEWAY_TOKEN_KEY"] = token_key or uuid.uuid4().hex + uuid.uuid4().hex
+    environment.update(env or {})
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "hubpush", "hub", "serve", "--upstream", registry.url, "--listen", f"127.0.0.1:{port}", *extra_args],
-            stdout=sink, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+            stdout=sink, stderr=subprocess.STDOUT, env=environment, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     gateway = Gateway(f"localhost:{port}", registry, process, log)
     try:

@@ -19,7 +19,8 @@ PUSH = "push"
 #: Anything looser is a differential: registry 2.8 takes ``1.0.0:x`` or ``sha512:abc`` as a *tag*
 #: (and answers 500 with its storage path), while a lax digest grammar skipped the tag checks.
 DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
-_UPLOAD_ID = re.compile(r"[A-Za-z0-9_.=-]{0,128}")
+#: the registry's upload ids (UUIDs); never only dots, which Go's router would clean away as a path segment
+_UPLOAD_ID = re.compile(r"(?:[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,127})?")
 # /v2/<name>/<kind>/<reference>. As in distribution's own router, the name is greedy: it runs up to
 # the *last* kind marker, since references never hold a "/" (so /v2/a/blobs/x/manifests/t is
 # repository a/blobs/x -- exactly what the registry will serve, which is what must be authorized).

@@ -138,7 +138,9 @@ def plan(incoming: Incoming) -> Upstream:
     query = _query(incoming.raw_query, route.parameters)
     _check_parameters(incoming.target, method, query)
     has_body = _has_body(headers)
-    forwarded = [(name.title(), value) for name, value in headers if name in route.headers]
+    forwarded = [(name.title(), value) for name, value in headers if name in route.headers and name != "accept"]
+    if "accept" in route.headers:
+        forwarded = [("Accept", media) for media in _manifest_accept(headers)] + forwarded
     content_type = _single(headers, "content-type")
     if route.body == "none":
         if has_body:
@@ -174,6 +176,17 @@ def _path(target: Target) -> str:
     if segment is None:
         return f"{base}/tags/list"
     return f"{base}/{segment}/{target.reference}"
+
+
+def _manifest_accept(headers: list[tuple[str, str]]) -> list[str]:
+    """The manifest media types the client accepts; all of them when it names none.
+
+    Registry 2.8 answers an ``Accept`` without any of them by converting the manifest to
+    schema 1, and stores a blob in the repository to do so: a read that writes.
+    """
+    asked = [part.split(";")[0].strip().lower() for name, value in headers if name == "accept" for part in value.split(",")]
+    kept = [media for media in dict.fromkeys(asked) if media in MANIFEST_MEDIA_TYPES]
+    return kept or sorted(MANIFEST_MEDIA_TYPES)
 
 
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

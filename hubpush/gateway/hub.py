@@ -28,7 +28,7 @@ class Hub:
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Hub:
-        return cls(settings, ExecutorDirectory(settings.upstream), TokenSigner(settings.token_key), UpstreamRegistry(settings.upstream))
+        return cls(settings, ExecutorDirectory(settings.upstream), TokenSigner(settings.token_key), UpstreamRegistry(settings.upstream, settings.idle_seconds))
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""

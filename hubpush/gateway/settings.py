@@ -12,6 +12,8 @@ from ..errors import HubStartError
 UPSTREAM_ENV = "HUBPUSH_GATEWAY_UPSTREAM"
 TOKEN_KEY_ENV = "HUBPUSH_GATEWAY_TOKEN_KEY"
 PUBLISHER_TOKEN_ENV = "HUBPUSH_GATEWAY_PUBLISHER_TOKEN"
+IDLE_SECONDS_ENV = "HUBPUSH_GATEWAY_IDLE_SECONDS"
+DEFAULT_IDLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class GatewaySettings:
     publisher_token: str | None = None
     #: True when no key was configured and a random one was drawn (tokens die with the process)
     ephemeral_key: bool = False
+    #: how long a client may leave a streamed body or answer untouched before it is dropped
+    idle_seconds: float = DEFAULT_IDLE_SECONDS
 
     @classmethod
     def from_flags(
@@ -50,6 +54,9 @@ class GatewaySettings:
             if publisher_token_file
             else os.environ.get(PUBLISHER_TOKEN_ENV)
         )
+        idle = os.environ.get(IDLE_SECONDS_ENV, "")
+        if idle and not _is_positive_number(idle):
+            raise HubStartError(f"{IDLE_SECONDS_ENV} must be a number of seconds above 0, not {idle!r}.")
         if key_text and len(key_text) < 32:
             raise HubStartError("The token key must be at least 32 characters; create one with: openssl rand -hex 32.")
         return cls(
@@ -60,6 +67,7 @@ class GatewaySettings:
             token_key=key_text.encode("utf-8") if key_text else secrets.token_bytes(32),
             publisher_token=publisher or None,
             ephemeral_key=not key_text,
+            idle_seconds=float(idle) if idle else DEFAULT_IDLE_SECONDS,
         )
 
 
@@ -68,3 +76,10 @@ def _read_file(path: Path, flag: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise HubStartError(f"{flag} {path} cannot be read ({exc.strerror}); check the path and its permissions.") from None
+
+
+def _is_positive_number(text: str) -> bool:
+    try:
+        return 0 < float(text) < 86400
+    except ValueError:
+        return False

@@ -8,7 +8,9 @@ the operator's log gets the rest.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -23,6 +25,7 @@ from .refusal import Refusal
 log = logging.getLogger("hubpush.gateway")
 
 CHUNK_BYTES = 1 << 20
+POOL_WAIT_SECONDS = 30
 _HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
 )
@@ -31,15 +34,19 @@ _HOP_BY_HOP = frozenset(
 class UpstreamRegistry:
     """The registry the gateway fronts, reached through one connection pool."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, idle_seconds: float = 60.0) -> None:
         self.url = url.rstrip("/")
+        #: how long a client may leave a streamed body or answer untouched before the gateway drops it
+        self.idle_seconds = idle_seconds
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
         self._session = aiohttp.ClientSession(
             auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=256),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300),
+            # connect covers waiting for a free pooled connection: when slow clients hold them all,
+            # others get a 502 in bounded time rather than waiting for ever
+            timeout=aiohttp.ClientTimeout(total=None, connect=POOL_WAIT_SECONDS, sock_connect=10, sock_read=300),
         )
 
     async def close(self) -> None:
@@ -71,7 +78,7 @@ class UpstreamRegistry:
         flow control pausing whichever side is faster. Range requests, chunked uploads and
         redirects pass through as the registry answers them; a registry failure (5xx) never does.
         """
-        data = request.content if upstream.has_body else None
+        data = _body_of(request, self.idle_seconds) if upstream.has_body else None
         response: web.StreamResponse | None = None
         try:
             async with self.session.request(
@@ -83,9 +90,16 @@ class UpstreamRegistry:
                 await response.prepare(request)
                 if upstream.method != "HEAD":
                     async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
-                        await response.write(chunk)
+                        # a client that stops reading must not hold a registry connection for ever
+                        await asyncio.wait_for(response.write(chunk), self.idle_seconds)
                 await response.write_eof()
                 return response
+        except asyncio.TimeoutError:
+            if response is None:
+                raise Refusal(408, "UNSUPPORTED", f"The request body stalled for {self.idle_seconds:g} s; the upload was dropped.") from None
+            if request.transport is not None:
+                request.transport.close()  # the answer has started: drop the connection
+            return response
         except aiohttp.ClientError as exc:
             if response is not None:
                 raise  # the answer has started: all that is left is to drop the connection
@@ -119,6 +133,12 @@ class UpstreamRegistry:
             except aiohttp.ClientError as exc:
                 raise unavailable(exc) from None
         return names
+
+
+async def _body_of(request: web.Request, idle_seconds: float) -> AsyncIterator[bytes]:
+    """The client's body as it arrives, given up when it stalls (it holds a registry connection)."""
+    while chunk := await asyncio.wait_for(request.content.readany(), idle_seconds):
+        yield chunk
 
 
 def unavailable(exc: Exception) -> Refusal:

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from hubpush.rules import repository_for
+from hubpush.secret_store import SecretStore
 from tests.integration.faulty_registry import FaultyRegistryProxy
 from tests.conftest import MANIFEST_ACCEPT, TEST_BASE_IMAGE, CliResult, push_ok, running_gateway, unique_name
 
@@ -396,16 +397,25 @@ def test_a_1_gib_blob_streams_through_in_chunks_with_flat_gateway_memory(hub, ma
 
 
 # --- a push that fails after the intent leaves the hub as it was -------------------------
-def test_a_failed_first_publish_through_the_hub_is_undone(hub, make_executor, gateway, tmp_path):
+def test_a_failed_first_publish_through_the_hub_keeps_the_name_for_its_secret_holder(hub, hubpush_env, make_executor, gateway, tmp_path):
+    """Its blobs may already sit in the registry, which cannot list or delete them: freeing the NAME
+    would hand them, private layers included, to whoever claimed it next."""
     folder, name = make_executor()
     repository = repository_for(name)
     with FaultyRegistryProxy(gateway.address, refuse_blob_uploads_to=repository) as proxy:
-        failed = hub("push", folder, env={"HUBPUSH_REGISTRY": proxy.address})
+        failed = hub("push", folder, "--private", env={"HUBPUSH_REGISTRY": proxy.address})
     assert failed.exit_code == 34, failed.stderr
-    assert "metadata is back as it was" in failed.stderr, failed.stderr
-    assert gateway.registry.metadata(repository) is None and gateway.registry.tags(repository) in (None, [])
-    # the NAME is free again: a normal publish now works
-    assert push_ok(hub, folder)["first_publish"] is True
+    assert f"The name {name!r} is reserved for you" in failed.stderr and "--force-update" in failed.stderr, failed.stderr
+    kept = gateway.registry.metadata(repository)
+    assert kept is not None and kept["visibility"] == "private" and gateway.registry.tags(repository) in (None, [])
+    # someone else (another machine: no cached secret) cannot claim the NAME
+    claim = hub("push", folder, env={"HUBPUSH_CONFIG_DIR": str(tmp_path / "someone-else")})
+    assert claim.exit_code == 21 and "already exists" in claim.stderr, claim.stderr
+    # the owner resumes with the secret cached under the address it pushed to (here: the proxy's)
+    secret = SecretStore(Path(hubpush_env["HUBPUSH_CONFIG_DIR"])).get(proxy.address, repository)
+    assert secret
+    resumed = push_ok(hub, folder, "--force-update", name, "--secret", secret)
+    assert resumed["first_publish"] is False and resumed["visibility"] == "private"
 
 
 def test_a_failed_update_through_the_hub_restores_the_metadata(hub, make_executor, gateway):

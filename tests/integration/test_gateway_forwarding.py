@@ -350,3 +350,53 @@ def test_a_gateway_killed_mid_push_restarts_on_its_port_at_once(gateway, victim,
 def _ignore_errors(call, *args, **kwargs) -> None:
     with contextlib.suppress(requests.RequestException):
         call(*args, **kwargs)
+
+
+# --- found by the outsider review of this fix ------------------------------------------------
+EMPTY_GZIP_LAYER = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
+
+
+def test_a_pull_asking_for_no_manifest_type_does_not_make_the_registry_write(gateway, victim):
+    """Registry 2.8 converts to schema 1 for such an Accept, and stores a blob to do it."""
+    repository = victim.attacker_repository
+    assert requests.head(f"{gateway.registry.url}/v2/{repository}/blobs/{EMPTY_GZIP_LAYER}", timeout=10).status_code == 404
+    response = requests.get(f"{gateway.url}/v2/{repository}/manifests/latest", headers={"Accept": "application/json"}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"] != "application/vnd.docker.distribution.manifest.v1+prettyjws"
+    assert requests.head(f"{gateway.registry.url}/v2/{repository}/blobs/{EMPTY_GZIP_LAYER}", timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize("upload_id", [".", ".."])
+def test_upload_ids_of_dots_never_reach_the_registry(gateway, victim, upload_id):
+    answer = send_raw(gateway.address, raw_request("GET", f"/v2/{victim.attacker_repository}/blobs/uploads/{upload_id}", [basic(victim.attacker)]))
+    assert answer.status == 404, answer
+
+
+def test_hub_api_bodies_are_small_and_nesting_is_a_clear_400(gateway, victim):
+    path = f"/hubpush/v1/executors/{victim.attacker_repository}/push"
+    big = send_raw(gateway.address, raw_request("POST", path, [(b"Content-Length", b"4000000")], b"{"))
+    assert big.status == 413 and b"at most 65536 bytes" in big.body, big
+    nested = b"[" * 50000
+    deep = send_raw(gateway.address, raw_request("POST", path, [(b"Content-Length", str(len(nested)).encode())], nested))
+    assert deep.status == 400 and b"JSON object" in deep.body, deep
+
+
+def test_a_client_that_stops_reading_is_dropped_and_frees_its_registry_connection(gateway, victim, tmp_path):
+    auth = (victim.attacker["name"], victim.attacker["secret"])
+    blob = os.urandom(8 << 20)
+    digest = "sha256:" + __import__("hashlib").sha256(blob).hexdigest()
+    with running_gateway(gateway.registry, tmp_path, env={"HUBPUSH_GATEWAY_IDLE_SECONDS": "1"}) as impatient:
+        started = requests.post(f"{impatient.url}/v2/{victim.attacker_repository}/blobs/uploads/", auth=auth, timeout=10)
+        done = requests.put(started.headers["Location"], params={"digest": digest}, data=blob, auth=auth, timeout=60)
+        assert done.status_code == 201, done.text
+        host, port = impatient.address.split(":")
+        with socket.socket() as slow:
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.connect((host, int(port)))
+            slow.sendall(raw_request("GET", f"/v2/{victim.attacker_repository}/blobs/{digest}", [basic(victim.attacker)]))
+            time.sleep(4)  # the gateway's idle limit is 1 s: it gives up on this reader
+            slow.settimeout(20)
+            received = 0
+            while chunk := slow.recv(1 << 20):
+                received += len(chunk)
+        assert received < len(blob), "the gateway kept streaming to a client that stopped reading"
+        assert requests.get(f"{impatient.url}/hubpush/v1/info", timeout=10).ok

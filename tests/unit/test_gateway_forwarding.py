@@ -185,3 +185,17 @@ def test_a_manifest_reference_is_a_tag_or_a_strict_digest_never_both_or_neither(
     assert upstream.path == f"/v2/a/manifests/{reference}"
     if ":" in reference:
         assert not target.is_tag and reference.split(":", 1)[0] in ("sha256", "sha384", "sha512")
+
+
+def test_only_manifest_media_types_are_asked_for_and_all_of_them_when_the_client_names_none():
+    target = Target(Kind.MANIFEST, "a", "latest")
+    oci = "application/vnd.oci.image.manifest.v1+json"
+    asked = plan(incoming("GET", target, headers=[("Accept", f"{oci};q=0.9, application/json")])).headers
+    assert asked == (("Accept", oci),)
+    legacy = plan(incoming("GET", target, headers=[("Accept", "application/json")])).headers
+    assert sorted(value for _, value in legacy) == sorted(MANIFEST_MEDIA_TYPES)
+
+
+@pytest.mark.parametrize("upload_id", [".", "..", "...", ".x"])
+def test_upload_ids_that_a_router_would_clean_are_not_parsed(upload_id):
+    assert parse_target(f"/v2/a/blobs/uploads/{upload_id}") is None

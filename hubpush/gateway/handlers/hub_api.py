@@ -8,6 +8,7 @@ push failed.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import json
@@ -32,6 +33,9 @@ MIN_SECRET_LENGTH = 22
 #: bounds on what one push adds to the metadata document
 MAX_DESCRIPTION = 4096
 MAX_TAGS_PER_PUSH = 64
+#: hub API bodies are small JSON objects: a bound and a deadline keep stalled uploads from holding memory
+MAX_BODY_BYTES = 64 << 10
+BODY_SECONDS = 30
 
 
 async def info(request: web.Request) -> web.Response:
@@ -117,12 +121,16 @@ async def abort_push(request: web.Request) -> web.Response:
     if caller.proven != repository or caller.grant is not None:
         raise deny(hub, request, caller, repository, PUSH)
     previous, intent = body.get("previous"), body.get("intent")
-    signed = f"{repository}\0{previous}\0{intent}"
-    if not isinstance(intent, str) or not hub.signer.check(signed, str(body.get("signature", ""))):
+    if not isinstance(intent, str) or not hub.signer.check(_restore_text(repository, previous, intent), str(body.get("signature", ""))):
         raise Refusal(400, "DENIED", "This is not a restore point the hub handed out; nothing was undone.")
+    if not previous:
+        # a failed first publish keeps its NAME reserved for the secret holder: its blobs stay in the
+        # registry (it has no way to list or delete them), and freeing the NAME would hand them,
+        # private layers included, to whoever claims it next
+        return web.json_response({"restored": False})
     async with hub.directory.lock(repository):
         untouched = await hub.directory.current_digest(repository) == intent and not await _unrecorded_protected(hub, repository)
-        restored = untouched and await hub.directory.restore(repository, str(previous) if previous else None)
+        restored = untouched and await hub.directory.restore(repository, str(previous))
     return web.json_response({"restored": restored})
 
 
@@ -149,7 +157,12 @@ def _push_request(repository: str, body: dict[str, Any], secret: str) -> PushReq
 
 def _restore_point(hub: Hub, repository: str, previous: str | None, intent: str) -> dict[str, str | None]:
     """What an abort may put back, signed so that no client can name another restore point."""
-    return {"previous": previous, "intent": intent, "signature": hub.signer.sign(f"{repository}\0{previous}\0{intent}")}
+    return {"previous": previous, "intent": intent, "signature": hub.signer.sign(_restore_text(repository, previous, intent))}
+
+
+def _restore_text(repository: str, previous: object, intent: object) -> str:
+    # labelled, so that no signature the key makes for one purpose (tokens) can pass for another
+    return f"hubpush-restore-point\0{repository}\0{previous}\0{intent}"
 
 
 async def _unrecorded_protected(hub: Hub, repository: str) -> list[str]:
@@ -208,10 +221,31 @@ def _check_sizes(push: PushRequest, body: dict[str, Any]) -> None:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, read with a small bound and a deadline (the hub API takes no big bodies)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise Refusal(413, "SIZE_INVALID", f"A hub API request body is at most {MAX_BODY_BYTES} bytes.")
     try:
-        body = await request.json()
-    except ValueError:
+        raw = await asyncio.wait_for(_read_at_most(request, MAX_BODY_BYTES + 1), BODY_SECONDS)
+    except asyncio.TimeoutError:
+        raise Refusal(408, "UNSUPPORTED", f"The request body did not arrive within {BODY_SECONDS} s.") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refusal(413, "SIZE_INVALID", f"A hub API request body is at most {MAX_BODY_BYTES} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the parser's depth
         body = None
     if not isinstance(body, dict):
         raise Refusal(400, "UNSUPPORTED", "The request body must be a JSON object.")
     return body
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    """The body up to ``limit`` bytes (one more than allowed tells "too big" from "just fits")."""
+    parts, size = [], 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
