@@ -45,17 +45,10 @@ from ..errors import (
     SecretRequiredError,
     WrongSecretError,
 )
-from ..metadata import ExecutorMetadata, Visibility, utc_now
-from ..rules import (
-    PushRequest,
-    check_tag_write,
-    decide_push,
-    is_metadata_path,
-    is_repository_path,
-    may_pull,
-    repository_for_username,
-)
-from ..secret import hash_secret
+from ..core.metadata import ExecutorMetadata, Visibility, utc_now
+from ..core.names import is_metadata_path, is_repository_path, repository_for_username
+from ..core.policy import PushRequest, check_tag_write, decide_push, may_pull
+from ..core.secrets import hash_secret
 from .access import PULL, PUSH, Kind, Target, parse_scopes, parse_target, required_action
 from .directory import ExecutorDirectory, split_path
 from .settings import GatewaySettings

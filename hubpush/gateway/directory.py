@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..metadata import ExecutorMetadata, Visibility
-from ..metadata_store import MetadataStore
-from ..registry import RegistryClient
-from ..rules import repository_for_username
-from ..secret import verify_secret
+from ..core.metadata import ExecutorMetadata, Visibility
+from ..core.names import repository_for_username
+from ..core.secrets import verify_secret
+from ..oci.client import RegistryClient
+from ..oci.metadata_store import MetadataStore
 
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0

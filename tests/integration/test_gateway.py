@@ -19,7 +19,7 @@ import docker.errors
 import pytest
 import requests
 
-from hubpush.rules import repository_for
+from hubpush.core.names import repository_for
 from tests.integration.faulty_registry import FaultyRegistryProxy
 from tests.conftest import MANIFEST_ACCEPT, TEST_BASE_IMAGE, CliResult, push_ok, running_gateway, unique_name
 
