@@ -77,6 +77,7 @@ def visibility_from_flags(public: bool, private: bool) -> Visibility | None:
 
 @dataclass(frozen=True)
 class PushSettings:
+    """Everything ``hubpush push`` was asked, validated: one object, made by :meth:`from_flags`."""
     path: Path
     registry: str = DEFAULT_REGISTRY
     visibility: Visibility | None = None
@@ -96,6 +97,7 @@ class PushSettings:
 
     @property
     def effective_base_image(self) -> str:
+        """The template's base image: ``--base-image``, else the environment, else the default."""
         return self.base_image_flag or self.base_image_env or DEFAULT_BASE_IMAGE
 
     # one keyword-only parameter per flag of `hubpush push`: the command passes them through by name
@@ -117,6 +119,7 @@ class PushSettings:
         base_image: str | None = None,
         registry: str | None = None,
     ) -> PushSettings:
+        """Gather and validate the flags and the environment; raise the first refusal."""
         visibility = visibility_from_flags(public, private)
         secret_from_env = False
         registry = DEFAULT_REGISTRY if registry is None else registry

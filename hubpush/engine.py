@@ -65,6 +65,7 @@ class DockerEngine:
 
     @property
     def api(self) -> docker.APIClient:
+        """docker-py's low-level client, whose streams carry the errors."""
         return self._client.api
 
     def build(self, request: BuildRequest, on_log: LogSink = _ignore) -> str:

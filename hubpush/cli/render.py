@@ -112,6 +112,7 @@ def _private_pull_lines(result: PushResult) -> list[str]:
 
 
 def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
+    """``hubpush show``: the executor, its tags and digests, and tags the registry holds that hubpush did not push."""
     data = view.to_dict()
     if as_json:
         emit_json(data)
@@ -130,6 +131,7 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
 
 
 def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:
+    """``hubpush pull``: the image pulled and its digest."""
     if as_json:
         emit_json(result.to_dict())
         return

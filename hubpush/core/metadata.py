@@ -30,6 +30,7 @@ def corrupt_metadata(where: str, cause: Exception) -> MetadataCorruptError:
 
 
 class Visibility(str, Enum):
+    """Who may pull an executor: anyone, or holders of its secret."""
     PUBLIC = "public"
     PRIVATE = "private"
 
@@ -44,6 +45,7 @@ class TagRecord:
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One tag of one push, in the order pushes happened."""
     tag: str
     digest: str
     pushed_at: str
@@ -51,6 +53,7 @@ class HistoryEntry:
 
 @dataclass
 class ExecutorMetadata:
+    """The metadata document of one executor (its JSON form is described in docs/architecture.md)."""
     name: str
     repository: str
     visibility: Visibility

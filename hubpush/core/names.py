@@ -34,6 +34,7 @@ METADATA_TAG = "current"
 
 
 def validate_name(name: str) -> str:
+    """``name`` if it is a valid executor NAME, else the refusal."""
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidExecutorNameError(
             f"Executor name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
@@ -66,6 +67,7 @@ def metadata_repository(repository: str) -> str:
 
 
 def validate_tag(tag: str) -> str:
+    """``tag`` if it is a valid tag, else the refusal."""
     if not TAG_PATTERN.fullmatch(tag):
         raise InvalidTagError(
             f"Tag {tag!r} is not valid: use up to 128 letters, digits, '_', '.' or '-', "

@@ -15,7 +15,7 @@ import requests
 import requests.exceptions
 
 from ..errors import HubStartError
-from ..hubapi import SERVICE as GATEWAY_SERVICE
+from ..hubapi import HubInfo
 from ..localfiles import write_private
 from ..oci.reference import is_loopback, join_host_port
 from .state import LOG_FILE, PID_FILE, clear_pid
@@ -116,12 +116,14 @@ def terminate(pid: int) -> None:
 
 
 def gateway_answers(info_url: str) -> bool:
+    """Whether a hub gateway answers its info endpoint at ``info_url``."""
+
     def is_gateway(response: requests.Response) -> bool:
         try:
             body = response.json()
         except ValueError:
             return False
-        return response.status_code == 200 and isinstance(body, dict) and body.get("service") == GATEWAY_SERVICE
+        return response.status_code == 200 and HubInfo.from_json(body) is not None
 
     return bool(info_url) and answers(info_url, is_gateway)
 
@@ -137,6 +139,7 @@ def answers(url: str, check: Callable[[requests.Response], bool]) -> bool:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``condition`` every ``interval`` seconds; False if it is still false after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         if condition():

@@ -108,6 +108,7 @@ def remove_registry(client: docker.DockerClient, container_name: str, volume_nam
 
 
 def wait_for_registry(upstream: str) -> None:
+    """Wait until the hub's registry answers ``/v2/``, or raise."""
     if not wait_until(lambda: answers(f"{upstream}/v2/", lambda r: r.status_code == 200), REGISTRY_START_TIMEOUT):
         raise RegistryUnreachableError(
             f"The hub registry at {upstream} did not answer within {REGISTRY_START_TIMEOUT:.0f} s "

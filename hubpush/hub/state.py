@@ -45,6 +45,7 @@ class HubStatus:
 
 
 def prepare_state_dir(state_dir: Path | None) -> Path:
+    """The state folder, created private if it is missing."""
     folder = state_dir or default_hub_state_dir()
     try:
         if not folder.exists():
@@ -81,6 +82,7 @@ def sha256(path: Path | None) -> str | None:
 
 
 def read_state(folder: Path) -> dict[str, Any]:
+    """``hub.json``, or an empty dict when it is missing or unreadable."""
     try:
         data = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -89,6 +91,7 @@ def read_state(folder: Path) -> dict[str, Any]:
 
 
 def read_pid(folder: Path) -> int | None:
+    """The recorded gateway pid, if any."""
     try:
         return int((folder / PID_FILE).read_text().strip())
     except (OSError, ValueError):
@@ -96,10 +99,12 @@ def read_pid(folder: Path) -> int | None:
 
 
 def clear_pid(folder: Path) -> None:
+    """Forget the recorded gateway pid."""
     (folder / PID_FILE).unlink(missing_ok=True)
 
 
 def status_of(folder: Path, state: dict[str, Any], pid: int, *, started: bool) -> HubStatus:
+    """The hub described by ``state`` with its gateway at ``pid``."""
     return HubStatus(
         address=str(state.get("address", "")),
         registry_container=str(state.get("registry_container", "")),

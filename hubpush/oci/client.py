@@ -68,6 +68,7 @@ class RegistryClient:
         return response
 
     def credentials(self) -> tuple[str, str] | None:
+        """Explicit credentials, else what ``docker login`` stored for this host (looked up once)."""
         if not self._credentials_looked_up:
             self._credentials = docker_credentials(self.host)
             self._credentials_looked_up = True
@@ -159,6 +160,7 @@ class RegistryClient:
         return tags
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
+        """The manifest at ``reference`` (tag or digest) exactly as stored, or None when there is none."""
         response = self._request("GET", f"/v2/{self.qualified(repository)}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
         if response.status_code == 404:
             return None

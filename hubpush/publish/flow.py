@@ -42,6 +42,7 @@ class PushFlow:
 
     @property
     def location(self) -> str:
+        """``host:port[/namespace]`` of the registry the push goes to: what image references start with."""
         return self.backend.registry.location
 
     def run(self, plan: PushPlan) -> PushResult:

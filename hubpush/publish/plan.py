@@ -45,14 +45,17 @@ class PushPlan:
 
     @property
     def name(self) -> str:
+        """The NAME asked for."""
         return self.request.name
 
     @property
     def is_update(self) -> bool:
+        """True for ``--force-update``."""
         return self.request.is_update
 
     @property
     def description(self) -> str:
+        """The folder's description, which the metadata records."""
         return self.folder.description
 
 
