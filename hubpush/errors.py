@@ -1,8 +1,10 @@
 """The one hierarchy of user-facing errors.
 
 Every failure a user can cause or meet is a :class:`HubpushError` subclass carrying
-one clear sentence and its own exit code. The CLI turns them into output in exactly
-one place (``hubpush.cli``); nothing else prints errors or calls ``sys.exit``.
+one clear sentence and, as class attributes, everything each front door needs to say it:
+the process exit code and ``kind`` (the CLI), and the HTTP status and OCI error code
+(the hub gateway's error bodies). The CLI turns them into output in exactly one place
+(``hubpush.cli.app``); nothing else prints errors or calls ``sys.exit``.
 Messages never contain a secret.
 """
 
@@ -13,8 +15,12 @@ class HubpushError(Exception):
     """Base class: a message for the user and a distinct process exit code."""
 
     exit_code: int = 1
-    #: short machine-readable kind, used in ``--json`` error output
+    #: short machine-readable kind, used in ``--json`` error output and in the gateway's error details
     kind: str = "error"
+    #: what the hub gateway answers with when this error refuses a request
+    http_status: int = 400
+    #: the OCI distribution error code of that answer
+    oci_code: str = "DENIED"
 
     def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
@@ -27,6 +33,8 @@ class HubpushError(Exception):
 class ConflictingFlagsError(HubpushError):
     exit_code = 2
     kind = "usage"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
 
 
 class SecretWithoutForceUpdateError(HubpushError):
@@ -55,6 +63,8 @@ class InvalidExecutorConfigError(HubpushError):
 
     exit_code = 11
     kind = "invalid-config"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
 
 
 class ExecutorNameMissingError(HubpushError):
@@ -65,6 +75,8 @@ class ExecutorNameMissingError(HubpushError):
 class InvalidExecutorNameError(HubpushError):
     exit_code = 13
     kind = "invalid-name"
+    http_status = 400
+    oci_code = "NAME_INVALID"
 
 
 class DockerfileError(HubpushError):
@@ -75,6 +87,8 @@ class DockerfileError(HubpushError):
 class InvalidTagError(HubpushError):
     exit_code = 15
     kind = "invalid-tag"
+    http_status = 400
+    oci_code = "TAG_INVALID"
 
 
 class InvalidBuildEnvError(HubpushError):
@@ -91,26 +105,36 @@ class MissingBuildEnvError(HubpushError):
 class ExecutorNotFoundError(HubpushError):
     exit_code = 20
     kind = "executor-not-found"
+    http_status = 404
+    oci_code = "NAME_UNKNOWN"
 
 
 class NameTakenError(HubpushError):
     exit_code = 21
     kind = "name-taken"
+    http_status = 409
+    oci_code = "DENIED"
 
 
 class SecretRequiredError(HubpushError):
     exit_code = 22
     kind = "secret-required"
+    http_status = 401
+    oci_code = "UNAUTHORIZED"
 
 
 class WrongSecretError(HubpushError):
     exit_code = 23
     kind = "wrong-secret"
+    http_status = 403
+    oci_code = "DENIED"
 
 
 class ProtectedTagError(HubpushError):
     exit_code = 24
     kind = "protected-tag"
+    http_status = 412
+    oci_code = "DENIED"
 
 
 class ConcurrentPushError(HubpushError):
@@ -125,6 +149,18 @@ class PublisherTokenError(HubpushError):
 
     exit_code = 27
     kind = "publisher-token"
+    http_status = 403
+    oci_code = "DENIED"
+
+
+class MalformedMessageError(HubpushError):
+    """A hub API request or answer that breaks the contract of :mod:`hubpush.hubapi` (a field
+    missing or of the wrong type): client and hub do not speak the same version."""
+
+    exit_code = 28
+    kind = "malformed-message"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
 
 
 class SecretCacheError(HubpushError):
@@ -198,6 +234,8 @@ class HubStartError(HubpushError):
 class MetadataCorruptError(HubpushError):
     exit_code = 35
     kind = "metadata-corrupt"
+    http_status = 500
+    oci_code = "UNKNOWN"
 
 
 def all_error_classes() -> list[type[HubpushError]]:

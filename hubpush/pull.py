@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .builder import DockerBuilder
+from .core.names import repository_for, validate_tag
+from .engine import DockerEngine
 from .errors import PullFailedError, SecretRequiredError, WrongSecretError
-from .registry import RegistryClient
-from .rules import repository_for, validate_tag
+from .oci.client import RegistryClient
 from .secret_store import SecretStore
 
 
 @dataclass(frozen=True)
 class PullResult:
+    """A pulled image, as ``hubpush pull`` reports it."""
+
     name: str
     image: str
     digest: str
@@ -36,7 +38,7 @@ def pull_executor(
     secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
     image = f"{registry.location}/{repository}"
     try:
-        digest = DockerBuilder().pull(image, tag, credentials=(registry.qualified(name), secret) if secret else None)
+        digest = DockerEngine().pull(image, tag, credentials=(registry.qualified(name), secret) if secret else None)
     except PullFailedError as exc:
         raise _explain(exc, name, image, tag, secret is not None) from None
     return PullResult(name=name, image=f"{image}:{tag}", digest=digest)

@@ -9,26 +9,22 @@ File mode 0600 in a 0700 folder: readable by its owner only.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .config import default_config_dir
 from .errors import SecretCacheError
-
-
-def default_config_dir() -> Path:
-    if os.environ.get("HUBPUSH_CONFIG_DIR"):
-        return Path(os.environ["HUBPUSH_CONFIG_DIR"])
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "hubpush"
+from .localfiles import write_private
 
 
 class SecretStore:
+    """The secrets of executors published (or updated with ``--secret``) from this machine."""
+
     def __init__(self, config_dir: Path | None = None) -> None:
         self.path = (config_dir or default_config_dir()) / "secrets.json"
 
     @staticmethod
     def key(registry: str, repository: str) -> str:
+        """Secrets are kept per registry location and repository, never per folder."""
         return f"{registry}/{repository}"
 
     def _load(self) -> dict[str, str]:
@@ -51,6 +47,7 @@ class SecretStore:
         return data
 
     def get(self, registry: str, repository: str) -> str | None:
+        """The cached secret of ``repository`` at ``registry``, if this machine has one."""
         return self._load().get(self.key(registry, repository))
 
     def forget(self, registry: str, repository: str) -> None:
@@ -67,21 +64,17 @@ class SecretStore:
 
     def _save(self, data: dict[str, str]) -> None:
         folder = self.path.parent
+
+        def unwritable(exc: OSError) -> SecretCacheError:
+            return SecretCacheError(
+                f"The secret cache folder {folder} cannot be written ({exc.strerror or exc}); "
+                "point HUBPUSH_CONFIG_DIR at a folder you own."
+            )
+
         try:
             if not folder.exists():
                 # created private; an existing folder's permissions are its owner's business
                 folder.mkdir(mode=0o700, parents=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secrets-")  # mkstemp creates 0600
         except OSError as exc:
-            raise SecretCacheError(
-                f"The secret cache folder {folder} cannot be written ({exc.strerror or exc}); "
-                "point HUBPUSH_CONFIG_DIR at a folder you own."
-            ) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            raise unwritable(exc) from None
+        write_private(self.path, json.dumps(data, indent=2, sort_keys=True), unwritable=unwritable)

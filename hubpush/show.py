@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from .core.metadata import ExecutorMetadata
+from .core.names import repository_for
+from .core.policy import check_secret, readable_with
 from .errors import ExecutorNotFoundError
-from .metadata import ExecutorMetadata
-from .hub_client import HubGateway
-from .metadata_store import MetadataStore
-from .registry import RegistryClient
-from .rules import check_secret, may_read, repository_for
+from .hubapi_client import HubApiClient
+from .oci.client import RegistryClient
+from .oci.metadata_store import MetadataStore
 from .secret_store import SecretStore
 
 
 @dataclass(frozen=True)
 class ExecutorView:
+    """One executor as ``hubpush show`` reports it."""
+
     metadata: ExecutorMetadata
     registry: str
     #: tags the registry lists right now (may include tags pushed outside hubpush)
@@ -44,24 +46,16 @@ def show_executor(
     registry = RegistryClient(registry_address)
     registry.ping()
     repository = repository_for(name)
-    gateway = HubGateway.detect(registry)
-    if gateway is not None:
+    hub = HubApiClient.detect(registry)
+    if hub is not None:
         secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
-        return _view_from_gateway(gateway, repository, name, secret)
+        # behind a gateway the metadata is served by it (private ones only with the secret)
+        found = hub.executor(repository, name, secret)
+        return ExecutorView(metadata=found.metadata, registry=registry.location, registry_tags=found.registry_tags)
     metadata = MetadataStore(registry).read(repository)
     if metadata is None:
         raise ExecutorNotFoundError(f"No executor named {name!r} exists at {registry.location}/{repository}.")
     secret = secret or (secret_store or SecretStore()).get(registry.location, repository)
-    if not may_read(metadata, secret):
+    if not readable_with(metadata, secret):
         check_secret(metadata, secret)  # raises the precise refusal: missing or wrong
     return ExecutorView(metadata=metadata, registry=registry.location, registry_tags=sorted(registry.list_tags(repository) or []))
-
-
-def _view_from_gateway(gateway: HubGateway, repository: str, name: str, secret: str | None) -> ExecutorView:
-    """Behind a gateway the metadata is served by it (private ones only with the secret)."""
-    found = gateway.executor(repository, name, secret)
-    registry_tags = sorted(found.pop("registry_tags", []))
-    found["secret_hash"] = ""  # the gateway never hands it out
-    where = f"{gateway.registry.location}/{repository}"
-    metadata = ExecutorMetadata.from_json(json.dumps(found).encode("utf-8"), where=where)
-    return ExecutorView(metadata=metadata, registry=gateway.registry.location, registry_tags=registry_tags)

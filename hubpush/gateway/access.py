@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from ..rules import TAG_PATTERN, is_repository_path
+from ..core.names import TAG_PATTERN, is_repository_path
 
 PULL = "pull"
 PUSH = "push"

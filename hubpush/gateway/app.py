@@ -6,7 +6,7 @@
 | registry token service | :mod:`.handlers.token` | ``/hubpush/v1/token`` |
 | hub API (``hubpush push``/``show``) | :mod:`.handlers.hub_api` | ``/hubpush/v1/info``, ``/hubpush/v1/executors/REPO[/push|/abort]`` |
 
-Every decision is made by the pure modules (:mod:`hubpush.rules`, :mod:`.access`,
+Every decision is made by the pure modules (:mod:`hubpush.core.policy`, :mod:`.access`,
 :mod:`.forwarding`); handlers read and write through :mod:`.directory` and reach the registry
 only through :mod:`.upstream`.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import hubapi
 from ..errors import HubStartError
 from .handlers import distribution, hub_api, token
 from .hub import HUB, Hub
@@ -50,11 +51,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/hubpush/v1/info", hub_api.info)
-    app.router.add_get("/hubpush/v1/token", token.token)
-    app.router.add_post("/hubpush/v1/executors/{repository:.+}/push", hub_api.begin_push)
-    app.router.add_post("/hubpush/v1/executors/{repository:.+}/abort", hub_api.abort_push)
-    app.router.add_get("/hubpush/v1/executors/{repository:.+}", hub_api.executor)
+    executor = hubapi.executor_path("{repository:.+}")
+    app.router.add_get(hubapi.INFO_PATH, hub_api.info)
+    app.router.add_get(hubapi.TOKEN_PATH, token.token)
+    app.router.add_post(hubapi.push_path("{repository:.+}"), hub_api.begin_push)
+    app.router.add_post(hubapi.abort_path("{repository:.+}"), hub_api.abort_push)
+    app.router.add_get(executor, hub_api.executor)
     app.router.add_route("*", "/v2", distribution.distribution)
     app.router.add_route("*", "/v2/{tail:.*}", distribution.distribution)
 

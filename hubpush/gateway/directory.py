@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..metadata import ExecutorMetadata, Visibility
-from ..metadata_store import MetadataStore
-from ..registry import RegistryClient
-from ..rules import repository_for_username
-from ..secret import verify_secret
+from ..core.metadata import ExecutorMetadata, Visibility
+from ..core.names import repository_for_username
+from ..core.secrets import verify_secret
+from ..oci.client import RegistryClient
+from ..oci.metadata_store import MetadataStore
 
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
@@ -132,7 +132,7 @@ class ExecutorDirectory:
         return await asyncio.to_thread(lambda: client.get_manifest(repository, tag) is not None)
 
     # --- secrets ------------------------------------------------------------------------
-    async def run_slow(self, function: Callable[..., T], *args: Any) -> T:
+    async def in_cpu_pool(self, function: Callable[..., T], *args: Any) -> T:
         """Run a secret hash or check (scrypt) in the small pool reserved for them."""
         return await asyncio.get_running_loop().run_in_executor(self._slow, functools.partial(function, *args))
 
@@ -140,7 +140,7 @@ class ExecutorDirectory:
         key = hashlib.sha256(f"{path}\0{metadata.secret_hash}\0{secret}".encode()).hexdigest()
         if self._verified.get(key) is not None:
             return True
-        if not await self.run_slow(verify_secret, secret, metadata.secret_hash):
+        if not await self.in_cpu_pool(verify_secret, secret, metadata.secret_hash):
             return False  # failures are not cached
         self._verified.put(key, _Cached(True), VERIFIED_TTL_SECONDS)
         return True

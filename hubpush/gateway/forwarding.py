@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus
 
-from ..rules import TAG_PATTERN, is_metadata_path, is_repository_path
+from ..core.names import TAG_PATTERN, is_metadata_path, is_repository_path
 from .access import DIGEST_PATTERN, Kind, Target
 
 OCTET_STREAM = "application/octet-stream"

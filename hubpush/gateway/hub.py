@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from yarl import URL
 
+from ..hubapi import TOKEN_PATH
 from .directory import ExecutorDirectory
 from .settings import GatewaySettings
 from .tokens import TokenSigner
@@ -28,7 +29,12 @@ class Hub:
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Hub:
-        return cls(settings, ExecutorDirectory(settings.upstream), TokenSigner(settings.token_key), UpstreamRegistry(settings.upstream, settings.idle_seconds))
+        return cls(
+            settings,
+            ExecutorDirectory(settings.upstream),
+            TokenSigner(settings.token_key),
+            UpstreamRegistry(settings.upstream, settings.idle_seconds),
+        )
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""
@@ -43,7 +49,7 @@ class Hub:
 
     def challenge(self, request: web.Request, scope: str = "", error: str = "") -> str:
         """The ``WWW-Authenticate`` value that sends docker and oras to the token service."""
-        value = f'Bearer realm="{self.public_base(request)}/hubpush/v1/token",service="{TOKEN_SERVICE}"'
+        value = f'Bearer realm="{self.public_base(request)}{TOKEN_PATH}",service="{TOKEN_SERVICE}"'
         if scope:
             value += f',scope="{scope}"'
         if error:

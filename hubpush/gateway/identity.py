@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..errors import WrongSecretError
-from ..rules import may_pull
+from ..core.policy import may_pull
 from .access import PULL
 from .hub import Hub
 from .refusal import Refusal

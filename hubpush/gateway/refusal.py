@@ -6,35 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import (
-    ConflictingFlagsError,
-    ExecutorNotFoundError,
-    HubpushError,
-    InvalidExecutorConfigError,
-    InvalidExecutorNameError,
-    InvalidTagError,
-    MetadataCorruptError,
-    NameTakenError,
-    ProtectedTagError,
-    PublisherTokenError,
-    SecretRequiredError,
-    WrongSecretError,
-)
-
-# OCI error code and HTTP status for each refusal the rules can raise
-_HTTP_FOR_ERROR: dict[type[HubpushError], tuple[int, str]] = {
-    ExecutorNotFoundError: (404, "NAME_UNKNOWN"),
-    NameTakenError: (409, "DENIED"),
-    SecretRequiredError: (401, "UNAUTHORIZED"),
-    WrongSecretError: (403, "DENIED"),
-    ProtectedTagError: (412, "DENIED"),
-    PublisherTokenError: (403, "DENIED"),
-    InvalidExecutorNameError: (400, "NAME_INVALID"),
-    InvalidExecutorConfigError: (400, "UNSUPPORTED"),
-    InvalidTagError: (400, "TAG_INVALID"),
-    ConflictingFlagsError: (400, "UNSUPPORTED"),
-    MetadataCorruptError: (500, "UNKNOWN"),
-}  # registry failures never get here: the middleware answers them with a 502 that hides the registry's address
+from ..errors import HubpushError
 
 
 class Refusal(Exception):
@@ -47,8 +19,7 @@ class Refusal(Exception):
     @classmethod
     def from_error(cls, exc: HubpushError, **detail: Any) -> Refusal:
         """The answer for a user-facing error: its sentence, kind and exit code, with its HTTP status."""
-        status, code = next((found for kind, found in _HTTP_FOR_ERROR.items() if isinstance(exc, kind)), (400, "DENIED"))
-        return cls(status, code, exc.message, detail={"kind": exc.kind, "exit_code": exc.exit_code, **detail})
+        return cls(exc.http_status, exc.oci_code, exc.message, detail={"kind": exc.kind, "exit_code": exc.exit_code, **detail})
 
     def response(self) -> web.Response:
         headers = {"Docker-Distribution-API-Version": "registry/2.0"}

@@ -8,22 +8,15 @@ several replicas run side by side. Tokens never contain a secret.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import time
 from dataclasses import dataclass, field
 
+from ..core.secrets import b64url, unb64url
+
 TOKEN_TTL_SECONDS = 300
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -47,11 +40,11 @@ class TokenSigner:
         self.ttl = ttl
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+        return b64url(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
     def sign(self, text: str) -> str:
         """A signature over ``text`` that only holders of the key can make (restore points)."""
-        return self._mac(_b64(text.encode("utf-8")))
+        return self._mac(b64url(text.encode("utf-8")))
 
     def check(self, text: str, signature: str) -> bool:
         return hmac.compare_digest(signature.encode("utf-8"), self.sign(text).encode("ascii"))
@@ -65,7 +58,7 @@ class TokenSigner:
     def issue(self, subject: str, access: dict[str, frozenset[str]], now: float | None = None) -> str:
         now = time.time() if now is None else now
         body = {"sub": subject, "access": {repo: sorted(actions) for repo, actions in access.items()}, "exp": int(now) + self.ttl}
-        payload = _b64(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        payload = b64url(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
         return f"{payload}.{self._mac(payload)}"
 
     def verify(self, token: str, now: float | None = None) -> Grant | None:
@@ -74,7 +67,7 @@ class TokenSigner:
         if not payload or not self.check_mac(payload, mac):
             return None
         try:
-            body = json.loads(_unb64(payload))
+            body = json.loads(unb64url(payload))
             grant = Grant(
                 subject=str(body["sub"]),
                 access={str(repo): frozenset(actions) for repo, actions in body["access"].items()},

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from hubpush.rules import repository_for
+from hubpush.core.names import repository_for
 from tests.conftest import push_ok
 
 from .faulty_registry import FaultyRegistryProxy

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 
 
-from hubpush.rules import repository_for
+from hubpush.core.names import repository_for
 from tests.conftest import push_ok, unique_name
 
 from .faulty_registry import FaultyRegistryProxy
-from hubpush.secret import verify_secret
+from hubpush.core.secrets import verify_secret
 
 FAILING_DOCKERFILE = "FROM hubpush/busybox:latest\nRUN echo this-build-must-not-start && false\n"
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from testcontainers.community.registry import DockerRegistryContainer
 
-from hubpush.rules import repository_for
+from hubpush.core.names import repository_for
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import requests
 from testcontainers.core.container import DockerContainer
 
-from hubpush.rules import repository_for
+from hubpush.core.names import repository_for
 
 
 @pytest.fixture

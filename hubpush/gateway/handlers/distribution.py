@@ -17,8 +17,9 @@ import re
 from aiohttp import web
 
 from ...errors import HubpushError, ProtectedTagError
-from ...metadata import Visibility, utc_now
-from ...rules import check_tag_write, is_metadata_path
+from ...core.metadata import Visibility, utc_now
+from ...core.names import is_metadata_path
+from ...core.policy import check_tag_write
 from ..access import PULL, PUSH, Kind, Target, parse_target, required_action
 from ..forwarding import Incoming, NotUnderstood, Upstream, plan
 from ..hub import Hub, hub_of

@@ -17,17 +17,18 @@ from typing import Any
 from aiohttp import web
 
 from ... import __version__
+from ...core.metadata import ExecutorMetadata, new_metadata, updated_metadata, utc_now
+from ...core.names import is_metadata_path, is_repository_path, repository_for_username
+from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
+from ...core.secrets import hash_secret
 from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
-from ...metadata import ExecutorMetadata, Visibility, utc_now
-from ...rules import PushRequest, decide_push, is_metadata_path, is_repository_path, may_pull, repository_for_username
-from ...secret import hash_secret
+from ...hubapi import SERVICE, ExecutorListing, HubInfo, PushAnswer, PushCheck, RestorePoint, PUBLISHER_TOKEN_HEADER
 from ..access import PUSH
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import basic_credentials, deny, identify
 from ..refusal import Refusal
 
-SERVICE = "hubpush-gateway"
 #: a first publish must bring a secret at least this long (hubpush generates 43 characters)
 MIN_SECRET_LENGTH = 22
 #: bounds on what one push adds to the metadata document
@@ -41,9 +42,7 @@ BODY_SECONDS = 30
 async def info(request: web.Request) -> web.Response:
     """What answers here: a hubpush gateway, its version, and whether publishing needs a token."""
     hub = hub_of(request)
-    return web.json_response(
-        {"service": SERVICE, "version": __version__, "publisher_token_required": hub.settings.publisher_token is not None}
-    )
+    return web.json_response(HubInfo(SERVICE, __version__, hub.settings.publisher_token is not None).to_json())
 
 
 async def executor(request: web.Request) -> web.Response:
@@ -59,10 +58,7 @@ async def executor(request: web.Request) -> web.Response:
             f"No executor is visible at {hub.address(request)}/{repository}: it does not exist, "
             "or it is private and needs its secret (--secret)."
         )
-    view = json.loads(metadata.to_json())
-    del view["secret_hash"]
-    view["registry_tags"] = sorted(await hub.directory.tags(repository) or [])
-    return web.json_response(view)
+    return web.json_response(ExecutorListing(metadata, await hub.directory.tags(repository) or []).to_json())
 
 
 async def begin_push(request: web.Request) -> web.Response:
@@ -75,35 +71,34 @@ async def begin_push(request: web.Request) -> web.Response:
     """
     hub = hub_of(request)
     repository = request.match_info["repository"]
-    body = await _json_body(request)
+    check = PushCheck.from_json(await _json_body(request))
     _, secret = basic_credentials(request.headers.get("Authorization", "").partition(" ")[2])
-    push = _push_request(repository, body, secret)
+    push = _push_request(repository, check, secret)
     if not push.is_update:
         _check_publisher(hub, request)
     decide = functools.partial(decide_push, registry=hub.address(request))
     # the check runs without the lock (a dry run is nothing more), so wrong secrets never make
     # the owner's pushes wait; recording the intent checks again, under the lock
     current = await hub.directory.read(repository)
-    decision = await hub.directory.run_slow(decide, push, current, await hub.directory.tags(repository))
+    decision = await hub.directory.in_cpu_pool(decide, push, current, await hub.directory.tags(repository))
     restore = None
-    if not body.get("dry_run"):
+    if not check.dry_run:
         async with hub.directory.lock(repository):
             current = await hub.directory.read(repository)
-            decision = await hub.directory.run_slow(decide, push, current, await hub.directory.tags(repository))
+            decision = await hub.directory.in_cpu_pool(decide, push, current, await hub.directory.tags(repository))
             previous = await hub.directory.current_digest(repository)
-            metadata = await _intent(hub, current, push, decision, body, repository)
+            metadata = await _intent(hub, current, push, decision, check.description, repository)
             intent = await hub.directory.write(repository, metadata)
             restore = _restore_point(hub, repository, previous, intent)
-    return web.json_response(
-        {
-            "first_publish": decision.is_first_publish,
-            "name": current.name if current else push.name,
-            "tags": decision.tags,
-            "protected_tags": decision.protected_tags,
-            "visibility": decision.visibility.value,
-            "restore": restore,
-        }
+    answer = PushAnswer(
+        first_publish=decision.is_first_publish,
+        name=current.name if current else push.name,
+        tags=decision.tags,
+        protected_tags=decision.protected_tags,
+        visibility=decision.visibility,
+        restore=restore,
     )
+    return web.json_response(answer.to_json())
 
 
 async def abort_push(request: web.Request) -> web.Response:
@@ -116,48 +111,42 @@ async def abort_push(request: web.Request) -> web.Response:
     """
     hub = hub_of(request)
     repository = request.match_info["repository"]
-    body = await _json_body(request)
+    point = RestorePoint.from_json(await _json_body(request))
     caller = await identify(hub, request)
     if caller.proven != repository or caller.grant is not None:
         raise deny(hub, request, caller, repository, PUSH)
-    previous, intent = body.get("previous"), body.get("intent")
-    if not isinstance(intent, str) or not hub.signer.check(_restore_text(repository, previous, intent), str(body.get("signature", ""))):
+    if not hub.signer.check(_restore_text(repository, point.previous, point.intent), point.signature):
         raise Refusal(400, "DENIED", "This is not a restore point the hub handed out; nothing was undone.")
-    if not previous:
+    if not point.previous:
         # a failed first publish keeps its NAME reserved for the secret holder: its blobs stay in the
         # registry (it has no way to list or delete them), and freeing the NAME would hand them,
         # private layers included, to whoever claims it next
         return web.json_response({"restored": False})
     async with hub.directory.lock(repository):
-        untouched = await hub.directory.current_digest(repository) == intent and not await _unrecorded_protected(hub, repository)
-        restored = untouched and await hub.directory.restore(repository, str(previous))
+        untouched = await hub.directory.current_digest(repository) == point.intent and not await _unrecorded_protected(hub, repository)
+        restored = untouched and await hub.directory.restore(repository, point.previous)
     return web.json_response({"restored": restored})
 
 
-def _push_request(repository: str, body: dict[str, Any], secret: str) -> PushRequest:
+def _push_request(repository: str, check: PushCheck, secret: str) -> PushRequest:
     """The push the body asks for, checked against the repository in the path and the size bounds."""
-    name = str(body.get("name", ""))
     namespace, _ = split_path(repository)
-    if repository_for_username(f"{namespace}/{name}" if namespace else name) != repository:
-        raise Refusal(400, "NAME_INVALID", f"Executor name {name!r} does not belong to repository {repository}.")
-    try:
-        push = PushRequest(
-            name=name,
-            is_update=bool(body.get("is_update")),
-            secret=secret or None,
-            tags=[str(t) for t in body.get("tags") or []],
-            protected_tags=[str(t) for t in body.get("protected_tags") or []],
-            visibility=Visibility(body["visibility"]) if body.get("visibility") else None,
-        )
-    except (ValueError, TypeError):
-        raise Refusal(400, "UNSUPPORTED", "The push request is malformed: tags must be lists and visibility public or private.") from None
-    _check_sizes(push, body)
-    return push
+    if repository_for_username(f"{namespace}/{check.name}" if namespace else check.name) != repository:
+        raise Refusal(400, "NAME_INVALID", f"Executor name {check.name!r} does not belong to repository {repository}.")
+    _check_sizes(check)
+    return PushRequest(
+        name=check.name,
+        is_update=check.is_update,
+        secret=secret or None,
+        tags=check.tags,
+        protected_tags=check.protected_tags,
+        visibility=check.visibility,
+    )
 
 
-def _restore_point(hub: Hub, repository: str, previous: str | None, intent: str) -> dict[str, str | None]:
+def _restore_point(hub: Hub, repository: str, previous: str | None, intent: str) -> RestorePoint:
     """What an abort may put back, signed so that no client can name another restore point."""
-    return {"previous": previous, "intent": intent, "signature": hub.signer.sign(_restore_text(repository, previous, intent))}
+    return RestorePoint(previous, intent, hub.signer.sign(_restore_text(repository, previous, intent)))
 
 
 def _restore_text(repository: str, previous: object, intent: object) -> str:
@@ -177,7 +166,7 @@ async def _unrecorded_protected(hub: Hub, repository: str) -> list[str]:
 
 def _check_publisher(hub: Hub, request: web.Request) -> None:
     expected = hub.settings.publisher_token
-    given = request.headers.get("X-Hubpush-Publisher-Token", "")
+    given = request.headers.get(PUBLISHER_TOKEN_HEADER, "")
     if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
         raise PublisherTokenError(
             "This hub lets only holders of its publisher token create executors: set HUBPUSH_PUBLISHER_TOKEN "
@@ -185,38 +174,25 @@ def _check_publisher(hub: Hub, request: web.Request) -> None:
         )
 
 
-async def _intent(hub: Hub, current: ExecutorMetadata | None, push: PushRequest, decision: Any, body: dict[str, Any], repository: str) -> ExecutorMetadata:
+async def _intent(
+    hub: Hub, current: ExecutorMetadata | None, push: PushRequest, decision: PushDecision, description: str, repository: str
+) -> ExecutorMetadata:
     """The metadata to record before the push: the current document updated, or a new executor's."""
-    description = str(body.get("description") or "")
     if current is not None:
-        current.visibility = decision.visibility
-        current.protected_tags = decision.protected_tags
-        current.description = description or current.description
-        current.updated_at = utc_now()
-        return current
+        return updated_metadata(current, decision, description, now=utc_now())
     if not push.secret or len(push.secret) < MIN_SECRET_LENGTH:
         raise Refusal(400, "DENIED", f"A new executor needs a secret of at least {MIN_SECRET_LENGTH} characters.")
-    now = utc_now()
-    return ExecutorMetadata(
-        name=push.name,
-        repository=split_path(repository)[1],
-        visibility=decision.visibility,
-        secret_hash=await hub.directory.run_slow(hash_secret, push.secret),
-        created_at=now,
-        updated_at=now,
-        description=description,
-        protected_tags=decision.protected_tags,
-    )
+    secret_hash = await hub.directory.in_cpu_pool(hash_secret, push.secret)
+    return new_metadata(push.name, split_path(repository)[1], decision, secret_hash, description, utc_now())
 
 
-def _check_sizes(push: PushRequest, body: dict[str, Any]) -> None:
+def _check_sizes(check: PushCheck) -> None:
     """Bounds on what one push may add to the metadata, which every catalog call reads."""
-    description = str(body.get("description") or "")
-    if len(description) > MAX_DESCRIPTION:
+    if len(check.description) > MAX_DESCRIPTION:
         raise InvalidExecutorConfigError(
-            f"metas.description in config.yml is {len(description)} characters; the hub keeps at most {MAX_DESCRIPTION}."
+            f"metas.description in config.yml is {len(check.description)} characters; the hub keeps at most {MAX_DESCRIPTION}."
         )
-    if len(push.tags) + len(push.protected_tags) > MAX_TAGS_PER_PUSH:
+    if len(check.tags) + len(check.protected_tags) > MAX_TAGS_PER_PUSH:
         raise InvalidTagError(f"One push may name at most {MAX_TAGS_PER_PUSH} tags; push them in several runs.")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...metadata import utc_now
-from ...rules import is_metadata_path
+from ...core.metadata import utc_now
+from ...core.names import is_metadata_path
 from ..access import PULL, PUSH, parse_scopes
 from ..hub import hub_of
 from ..identity import Caller, identify, is_allowed

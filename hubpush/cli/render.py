@@ -1,0 +1,156 @@
+"""Rendering results for people (rich) or machines (``--json``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.status import Status
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..config import DEFAULT_REGISTRY
+from ..publish import PushResult
+from ..pull import PullResult
+from ..show import ExecutorView
+
+
+def emit_json(data: object) -> None:
+    """Exactly one JSON object on stdout, unwrapped and uncoloured, for scripts."""
+    sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+class CliReporter:
+    """Progress on stderr: steps always, build/push log lines with ``--verbose``.
+
+    Without ``--verbose`` a terminal shows the current log line in a transient status
+    line instead, so a long build is visibly alive without flooding the screen.
+    """
+
+    def __init__(self, console: Console, *, verbose: bool, quiet: bool) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.quiet = quiet
+        self._status: Status | None = None
+
+    def step(self, message: str) -> None:
+        if self.quiet:
+            return
+        self._stop_status()
+        self.console.print(Text.assemble(("==> ", "bold cyan"), message), highlight=False)
+
+    def log(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.verbose:
+            self.console.print(line, markup=False, highlight=False, style="dim")
+        elif self.console.is_terminal:
+            if self._status is None:
+                self._status = self.console.status("")
+                self._status.start()
+            self._status.update(Text(line[:120], style="dim"))
+
+    def __enter__(self) -> CliReporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_status()  # the transient status line must be gone before results or errors print
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool) -> None:
+    """The result panel (stdout), then warnings (stderr). Every user-controlled string goes in
+    as :class:`~rich.text.Text`, never as markup, so brackets in names or paths print as typed."""
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("NAME", Text(f"{result.name}   (repository {result.registry}/{result.repository})"))
+    if result.secret:
+        table.add_row("SECRET", Text(result.secret, style="bold magenta"))
+        table.add_row("", Text(f"Keep it safe: it is the only way to update this executor. Cached for you in {result.secret_cache}.", style="yellow"))
+    table.add_row("VISIBILITY", Text(result.visibility.value))
+    table.add_row("DIGEST", Text(result.digest))
+    table.add_row("TAGS", Text("\n".join(result.image_references)))
+    if result.protected_tags:
+        table.add_row("PROTECTED", Text(", ".join(result.protected_tags)))
+    first = result.image_references[0]
+    usage = Text.assemble(
+        ("Use it:\n", "bold"),
+        *_private_pull_lines(result),
+        f"  docker pull {first}\n",
+        f"  docker run --rm -p 8080:8080 {first} --port 8080\n",
+        ("  Jina Flow: ", "bold"),
+        f"uses: docker://{first}",
+    )
+    title = "Published" if result.first_publish else "Updated"
+    out.print(Panel(table, title=Text(f"{title} {result.name}"), expand=False))
+    out.print(usage)
+    for warning in result.warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), warning))
+
+
+def _private_pull_lines(result: PushResult) -> list[str]:
+    """A private executor behind a hub is pulled with its NAME and SECRET: say how, both ways."""
+    if result.visibility.value != "private":
+        return []
+    where = "" if result.registry == DEFAULT_REGISTRY else f" --registry {result.registry}"
+    tag = result.tags[0]
+    return [
+        f"  hubpush pull {result.name} -t {tag}{where}   (the secret is cached here; elsewhere add --secret SECRET)\n",
+        f"  docker login {result.registry_host} -u {result.username}   (password: the SECRET), then:\n",
+    ]
+
+
+def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
+    """``hubpush show``: the executor, its tags and digests, and tags the registry holds that hubpush did not push."""
+    data = view.to_dict()
+    if as_json:
+        emit_json(data)
+        return
+    meta = view.metadata
+    out.print(Text.assemble((meta.name, "bold"), f"  {data['repository']}  ({meta.visibility.value})"))
+    if meta.description:
+        out.print(Text(meta.description))
+    table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
+    for tag, record in sorted(meta.tags.items()):
+        table.add_row(Text(tag), Text(record.digest), Text(record.pushed_at), "yes" if tag in meta.protected_tags else "")
+    out.print(table)
+    untracked = sorted(set(view.registry_tags) - set(meta.tags))
+    if untracked:
+        out.print(Text.assemble(("Tags in the registry that hubpush did not push: ", "yellow"), ", ".join(untracked)))
+
+
+def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:
+    """``hubpush pull``: the image pulled and its digest."""
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(Text.assemble(("Pulled ", "bold green"), result.image, "  ", (result.digest, "dim")), highlight=False)
+
+
+def render_hub(status: dict[str, object], out: Console, *, as_json: bool, what: str) -> None:
+    """``hub up`` / ``hub status``: where the hub is and how to use it."""
+    if as_json:
+        emit_json(status)
+        return
+    address = str(status["address"])
+    out.print(Text.assemble((f"{what} ", "bold green"), address), highlight=False)
+    out.print(
+        Text(
+            f"  gateway pid {status['gateway_pid']}, log {status['log_file']}\n"
+            f"  registry container {status['registry_container']} (reachable only by the gateway, at {status['upstream']})\n"
+            f"  publish:  hubpush push FOLDER --registry {address}\n"
+            f"  stop:     hubpush hub down"
+        ),
+        highlight=False,
+    )

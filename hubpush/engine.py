@@ -1,0 +1,205 @@
+"""The Docker engine: build an image from a context, tag it, push and pull it.
+
+docker-py against ``DOCKER_HOST`` or the default socket. Build, push and pull
+answer with JSON streams; errors can arrive *inside* those streams, so every
+message is inspected, not just the HTTP status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError
+
+#: how many build log lines a failure shows
+LOG_TAIL = 25
+_STEP_LINE = re.compile(r"^Step \d+/\d+ : ")
+
+LogSink = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One image build: the streamed context and what the engine needs to know about it."""
+
+    #: the tar archive, as chunks (streamed with chunked transfer encoding)
+    context: Iterable[bytes]
+    dockerfile: str
+    tag: str
+    labels: dict[str, str]
+    buildargs: dict[str, str]
+    nocache: bool = False
+    platform: str | None = None
+
+
+def connect(timeout: float = 60) -> docker.DockerClient:
+    """A client of the engine at ``DOCKER_HOST`` (or the default socket) that answered a ping."""
+    try:
+        client = docker.from_env(version="auto", timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise DockerUnreachableError(
+            f"The Docker engine does not answer ({short_reason(exc)}); start it, or point DOCKER_HOST at one."
+        ) from None
+    return client
+
+
+class DockerEngine:
+    """Builds, tags, pushes and pulls images on one Docker engine."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        # builds and pushes of large images keep one request open for minutes
+        self._client = client or connect(timeout=600)
+
+    @property
+    def api(self) -> docker.APIClient:
+        """docker-py's low-level client, whose streams carry the errors."""
+        return self._client.api
+
+    def build(self, request: BuildRequest, on_log: LogSink = _ignore) -> str:
+        """Build and tag the image; return its image ID. Streams log lines to ``on_log``."""
+        tail: deque[str] = deque(maxlen=LOG_TAIL)
+        current_step = ""
+        image_id = ""
+        kwargs: dict[str, Any] = dict(
+            fileobj=request.context,
+            custom_context=True,
+            dockerfile=request.dockerfile,
+            tag=request.tag,
+            labels=request.labels,
+            buildargs=request.buildargs,
+            nocache=request.nocache,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        if request.platform:
+            kwargs["platform"] = request.platform
+        try:
+            for chunk in self.api.build(**kwargs):
+                if "error" in chunk:
+                    raise _build_failed(chunk["error"], current_step, tail)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                for line in str(chunk.get("stream", "")).splitlines():
+                    if not line.strip():
+                        continue
+                    if _STEP_LINE.match(line):
+                        current_step = line
+                        tail.clear()
+                    tail.append(line)
+                    on_log(line)
+        except docker.errors.APIError as exc:
+            raise _build_failed(exc.explanation or str(exc), current_step, tail) from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the build ({short_reason(exc)}).") from None
+        if not image_id:
+            image_id = self._client.images.get(request.tag).id
+        if request.platform:
+            self._check_platform(image_id, request.platform)
+        return image_id
+
+    def _check_platform(self, image_id: str, requested: str) -> None:
+        """Engines without cross-building quietly build for their own platform: never push that."""
+        attrs = self._client.images.get(image_id).attrs
+        built = "/".join(p for p in (attrs.get("Os"), attrs.get("Architecture"), attrs.get("Variant")) if p)
+        if normalize_platform(built) != normalize_platform(requested):
+            raise PlatformMismatchError(
+                f"The engine built a {built} image although --platform {requested} was asked (it cannot build for "
+                f"that platform: the base image or emulation is missing); nothing was pushed."
+            )
+
+    def tag(self, image_id: str, repository: str, tag: str) -> None:
+        """Tag the image ``image_id`` as ``repository:tag`` in the engine."""
+        self.api.tag(image_id, repository, tag=tag)
+
+    def push(
+        self, repository: str, tag: str, on_log: LogSink = _ignore, *, credentials: tuple[str, str] | None = None
+    ) -> str:
+        """Push ``repository:tag``; return the manifest digest the registry stored.
+
+        ``credentials`` (a hub executor's NAME and SECRET) are handed to the engine for this
+        push only; without them the engine uses what ``docker login`` stored.
+        """
+        digest = ""
+        try:
+            stream: Iterable[dict[str, Any]] = self.api.push(
+                repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PushFailedError(
+                        f"Pushing {repository}:{tag} failed: {chunk['error'].strip()}; check the registry and retry."
+                    )
+                aux = chunk.get("aux") or {}
+                if aux.get("Digest"):
+                    digest = aux["Digest"]
+                status = chunk.get("status")
+                if status and not chunk.get("progressDetail"):
+                    on_log(f"{chunk.get('id', '')}: {status}".lstrip(": "))
+        except docker.errors.APIError as exc:
+            raise PushFailedError(f"Pushing {repository}:{tag} failed: {exc.explanation or exc}.") from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the push ({short_reason(exc)}).") from None
+        if not digest:
+            raise PushFailedError(f"Pushing {repository}:{tag} ended without a digest from the registry; retry the push.")
+        return digest
+
+    def pull(self, repository: str, tag: str, *, credentials: tuple[str, str] | None = None) -> str:
+        """Pull ``repository:tag``; return the image's repository digest. Failures are raised as
+        :class:`PullFailedError` with the registry's own words (callers refine them)."""
+        try:
+            stream: Iterable[dict[str, Any]] = self.api.pull(
+                repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PullFailedError(chunk["error"].strip())
+            attrs = self._client.images.get(f"{repository}:{tag}").attrs
+        except docker.errors.APIError as exc:
+            raise PullFailedError(str(exc.explanation or exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise DockerUnreachableError(f"Lost the Docker engine during the pull ({short_reason(exc)}).") from None
+        digests = [d for d in attrs.get("RepoDigests", []) if d.startswith(f"{repository}@")]
+        return digests[0].partition("@")[2] if digests else ""
+
+
+def _auth_config(credentials: tuple[str, str] | None) -> dict[str, str] | None:
+    return {"username": credentials[0], "password": credentials[1]} if credentials else None
+
+
+def normalize_platform(platform: str) -> str:
+    """``linux/arm64/v8`` and ``linux/arm64`` are the same platform; so are ``x86_64`` and ``amd64``."""
+    parts = platform.lower().split("/")
+    aliases = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
+    if len(parts) > 1:
+        parts[1] = aliases.get(parts[1], parts[1])
+    if parts[1:] and parts[1] == "arm64" and parts[2:] == ["v8"]:
+        parts = parts[:2]
+    return "/".join(parts)
+
+
+def _build_failed(message: str, step: str, tail: deque[str]) -> BuildFailedError:
+    where = f" at {step!r}" if step else ""
+    return BuildFailedError(
+        f"The image build failed{where}: {message.strip().splitlines()[-1] if message.strip() else 'unknown error'}",
+        detail="\n".join(tail),
+    )
+
+
+def short_reason(exc: BaseException) -> str:
+    """The last line of an exception's text (where docker-py and requests say what went wrong), at most 200 characters."""
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else exc.__class__.__name__

@@ -1,0 +1,181 @@
+"""The build context: the executor folder as a tar stream, never held whole.
+
+Honours ``.dockerignore`` (Docker's own matcher from docker-py), else ``.gitignore``
+(git's matcher from pathspec). ``.git`` and hubpush's local state are never sent.
+When the folder has no Dockerfile, the rendered template (:mod:`.template`) is added to the archive.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pathspec
+from docker.utils.build import exclude_paths
+
+from ..errors import BuildContextError
+from .folder import ExecutorFolder
+from .template import RENDERED_DOCKERFILE
+
+#: Never part of a build context, whatever the ignore files say.
+ALWAYS_EXCLUDED = (".git", ".hubpush")
+
+
+def _read_ignore_file(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise BuildContextError(f"{path} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()) -> list[str]:
+    """Relative paths (files, folders, symlinks) that go into the build context, sorted.
+
+    ``.dockerignore`` patterns (Docker's own matcher) if the folder has one, else ``.gitignore``
+    patterns (git's matcher). ``.git`` and ``.hubpush`` at any depth, and every path in ``never``
+    (e.g. the secret cache, should it live inside the folder), are left out whatever the files say.
+    """
+    hidden = {p.resolve().relative_to(root).as_posix() for p in never if p.resolve().is_relative_to(root)}
+    # ALWAYS_EXCLUDED is enforced once, by sent() below; naming it to the walks too only
+    # spares them descending into a large .git
+    if (root / ".dockerignore").is_file():
+        always = [pattern for name in ALWAYS_EXCLUDED for pattern in (name, f"**/{name}")]
+        patterns = [*_read_ignore_file(root / ".dockerignore"), *always]
+        files = set(exclude_paths(str(root), patterns, dockerfile=dockerfile))
+    else:
+        gitignore = root / ".gitignore"
+        spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore)) if gitignore.is_file() else None
+        files = set()
+        for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders, like docker
+            rel_dir = Path(dirpath).relative_to(root)
+            kept = []
+            for name in dirnames:
+                rel = (rel_dir / name).as_posix()
+                if name in ALWAYS_EXCLUDED or (spec and spec.match_file(rel + "/")):
+                    continue
+                files.add(rel)  # the folder itself (kept even when empty) or the symlink
+                if not (Path(dirpath) / name).is_symlink():
+                    kept.append(name)
+            dirnames[:] = kept
+            for name in filenames:
+                rel = (rel_dir / name).as_posix()
+                if not (spec and spec.match_file(rel)):
+                    files.add(rel)
+    if dockerfile:  # the Dockerfile must reach the engine even when an ignore file names it
+        files.add(dockerfile)
+
+    def sent(path: str) -> bool:
+        parts = path.split("/")
+        if any(part in ALWAYS_EXCLUDED for part in parts):
+            return False
+        return not any(path == h or path.startswith(h + "/") for h in hidden)
+
+    return sorted(f for f in files if sent(f))
+
+
+def content_timestamp(root: Path, files: list[str]) -> str:
+    """When the executor's content last changed: ``SOURCE_DATE_EPOCH`` if set (the
+    reproducible-builds convention), else the newest modification time in the context.
+
+    Used for the ``org.opencontainers.image.created`` label instead of "now", so an
+    unchanged folder rebuilds to the very same image: every build step stays cached and a
+    re-push moves no tag to a new digest.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        newest = int(epoch)
+    else:
+        newest = max((int((root / rel).lstat().st_mtime) for rel in files if (root / rel).exists()), default=0)
+    return datetime.fromtimestamp(newest, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _widen_pipe(fd: int, size: int) -> None:
+    """Linux pipes hold 64 KiB by default; a larger one lets the tar writer run ahead of the upload."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError):
+        pass  # not Linux, or above /proc/sys/fs/pipe-max-size: the default pipe works, only slower
+
+
+class BuildContext:
+    """The context as a tar *stream*: written by a thread into a pipe, read in chunks by the upload.
+
+    Nothing is buffered whole, in memory or on disk: like the docker CLI, the archive is
+    produced while the engine receives it, so a 2 GiB model folder costs no temporary
+    copy and the engine starts receiving at once.
+    """
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None, never: Sequence[Path] = ()) -> None:
+        self.root = folder.path
+        self.files = context_files(folder.path, folder.dockerfile_in_context, never)
+        self.extra: list[tuple[str, str]] = []
+        if rendered_dockerfile is not None:
+            self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile), self._dockerignore_hiding_rendered_dockerfile()]
+        read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd, self.CHUNK)
+        self._reader = os.fdopen(read_fd, "rb")
+        self._writer = os.fdopen(write_fd, "wb")
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="hubpush-context", daemon=True)
+
+    def _dockerignore_hiding_rendered_dockerfile(self) -> tuple[str, str]:
+        """The engine drops the Dockerfile (and .dockerignore) from ``COPY .`` when .dockerignore
+        lists them, so the rendered template never lands in ``/workdir`` of the image."""
+        own = None
+        if ".dockerignore" in self.files:
+            self.files.remove(".dockerignore")
+            own = (self.root / ".dockerignore").read_text(encoding="utf-8", errors="replace")
+        lines = [own or "", f"# added by hubpush\n{RENDERED_DOCKERFILE}"]
+        if own is None:
+            lines.append(".dockerignore")
+        return ".dockerignore", "\n".join(lines) + "\n"
+
+    def __enter__(self) -> BuildContext:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._reader.close()  # a writer still running gets BrokenPipeError and stops
+        self._thread.join()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The archive's bytes, for a chunked HTTP upload."""
+        while chunk := self._reader.read(self.CHUNK):
+            yield chunk
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _write(self) -> None:
+        try:
+            # 1 MiB buffers instead of tarfile's 10-16 KiB: a tenth of the syscalls, measurably faster builds
+            with self._writer, tarfile.open(fileobj=self._writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=self.CHUNK) as tar:
+                tar.copybufsize = self.CHUNK  # type: ignore[attr-defined]  # exists since 3.8, untyped
+                for rel in self.files:
+                    try:
+                        tar.add(self.root / rel, arcname=rel, recursive=False)
+                    except OSError as exc:
+                        raise BuildContextError(
+                            f"{rel} in {self.root} cannot be read ({exc.strerror or exc}); fix its permissions "
+                            "or list it in .dockerignore."
+                        ) from None
+                for name, text in self.extra:
+                    data = text.encode("utf-8")
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+                    tar.addfile(info, io.BytesIO(data))
+        except BrokenPipeError:
+            pass  # the reader stopped early (the engine refused the build); its error is the one to report
+        except BaseException as exc:
+            self._error = exc

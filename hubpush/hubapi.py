@@ -1,0 +1,243 @@
+"""The hub API: the contract between the CLI and the hub gateway, defined once for both.
+
+Paths, the service name a gateway announces, and each message as a strict dataclass with
+``to_json`` (the JSON object sent) and ``from_json`` (the decoded JSON value received).
+``from_json`` refuses a message that breaks the contract with
+:class:`~hubpush.errors.MalformedMessageError` instead of guessing: a ``"tags"`` string is
+not a list of tags, and ``"is_update": "no"`` is not a boolean. Pure: no I/O.
+
+The wire format is the one the gateway has always parsed:
+
+- ``GET  INFO_PATH`` -> :class:`HubInfo`
+- ``POST executors/REPO/push`` with :class:`PushCheck` (Basic ``NAME:SECRET``, optional
+  :data:`PUBLISHER_TOKEN_HEADER`) -> :class:`PushAnswer`
+- ``POST executors/REPO/abort`` with the answer's :class:`RestorePoint` -> ``{"restored": bool}``
+- ``GET  executors/REPO`` -> the metadata document without ``secret_hash``, plus ``registry_tags``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .core.metadata import ExecutorMetadata, Visibility
+from .errors import MalformedMessageError
+
+#: what a gateway's info endpoint says it is; how the CLI tells a hub from a bare registry
+SERVICE = "hubpush-gateway"
+API_ROOT = "/hubpush/v1"
+INFO_PATH = f"{API_ROOT}/info"
+TOKEN_PATH = f"{API_ROOT}/token"
+EXECUTORS_PATH = f"{API_ROOT}/executors"
+PUBLISHER_TOKEN_HEADER = "X-Hubpush-Publisher-Token"
+
+
+def executor_path(repository: str) -> str:
+    """``GET``: an executor as the hub shows it. ``repository`` is the full path, namespace included."""
+    return f"{EXECUTORS_PATH}/{repository}"
+
+
+def push_path(repository: str) -> str:
+    """``POST``: check a push and, unless a dry run, record its intent."""
+    return f"{executor_path(repository)}/push"
+
+
+def abort_path(repository: str) -> str:
+    """``POST``: undo a recorded intent whose push failed."""
+    return f"{executor_path(repository)}/abort"
+
+
+# --- strict readers ------------------------------------------------------------------------
+_REQUIRED: Any = object()
+
+
+def _object(data: object, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise MalformedMessageError(f"The {what} is malformed: it must be a JSON object.")
+    return data
+
+
+def _field(data: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str, *, default: Any = _REQUIRED) -> Any:
+    """``data[key]`` if it is of ``kinds``; ``default`` when it is absent or null and one is given.
+    (No field is a number, so bool being an int in Python never lets a boolean through.)"""
+    value = data.get(key)
+    if value is None and default is not _REQUIRED:
+        return default
+    if not isinstance(value, kinds):
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} must be {_describe(kinds)}.")
+    return value
+
+
+def _strings(data: dict[str, Any], key: str, what: str) -> list[str]:
+    """A list of strings; absent or null is the empty list."""
+    value = _field(data, key, list, what, default=[])
+    if not all(isinstance(item, str) for item in value):
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} must be a list of strings.")
+    return list(value)
+
+
+def _visibility(data: dict[str, Any], key: str, what: str, *, optional: bool) -> Visibility | None:
+    value = _field(data, key, str, what, default=None if optional else ...)
+    if value is None:
+        return None
+    try:
+        return Visibility(value)
+    except ValueError:
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} must be 'public' or 'private'.") from None
+
+
+def _describe(kind: type | tuple[type, ...]) -> str:
+    names = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", type(None): "null"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+# --- messages ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HubInfo:
+    """What ``GET INFO_PATH`` answers."""
+
+    service: str
+    version: str
+    publisher_token_required: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "version": self.version, "publisher_token_required": self.publisher_token_required}
+
+    @classmethod
+    def from_json(cls, data: object) -> HubInfo | None:
+        """The info of a hub gateway, or None when ``data`` is not one's (a bare registry, another service)."""
+        if not isinstance(data, dict) or data.get("service") != SERVICE:
+            return None
+        return cls(SERVICE, str(data.get("version", "")), bool(data.get("publisher_token_required")))
+
+
+@dataclass(frozen=True)
+class PushCheck:
+    """The body of ``POST push_path(REPO)``: what a push asks for. The secret travels as Basic auth."""
+
+    name: str
+    is_update: bool
+    tags: list[str]
+    protected_tags: list[str]
+    visibility: Visibility | None
+    description: str
+    dry_run: bool
+
+    WHAT = "push request"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "is_update": self.is_update,
+            "tags": self.tags,
+            "protected_tags": self.protected_tags,
+            "visibility": self.visibility.value if self.visibility else None,
+            "description": self.description,
+            "dry_run": self.dry_run,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> PushCheck:
+        body = _object(data, cls.WHAT)
+        return cls(
+            name=_field(body, "name", str, cls.WHAT),
+            is_update=_field(body, "is_update", bool, cls.WHAT),
+            tags=_strings(body, "tags", cls.WHAT),
+            protected_tags=_strings(body, "protected_tags", cls.WHAT),
+            visibility=_visibility(body, "visibility", cls.WHAT, optional=True),
+            description=_field(body, "description", str, cls.WHAT, default=""),
+            dry_run=_field(body, "dry_run", bool, cls.WHAT, default=False),
+        )
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    """What an abort may put back: the metadata digests before and after the intent, signed by the hub.
+
+    The client hands it back exactly as it got it; ``previous`` is None after a first publish."""
+
+    previous: str | None
+    intent: str
+    signature: str
+
+    WHAT = "restore point"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"previous": self.previous, "intent": self.intent, "signature": self.signature}
+
+    @classmethod
+    def from_json(cls, data: object) -> RestorePoint:
+        body = _object(data, cls.WHAT)
+        return cls(
+            previous=_field(body, "previous", (str, type(None)), cls.WHAT),
+            intent=_field(body, "intent", str, cls.WHAT),
+            signature=_field(body, "signature", str, cls.WHAT),
+        )
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """The hub's answer to a :class:`PushCheck`: the decision, and for a recorded intent its restore point."""
+
+    first_publish: bool
+    #: the NAME recorded at the first publish (may differ from the requested one in case)
+    name: str
+    tags: list[str]
+    protected_tags: list[str]
+    visibility: Visibility
+    #: None for a dry run
+    restore: RestorePoint | None
+
+    WHAT = "hub's answer to a push"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first_publish": self.first_publish,
+            "name": self.name,
+            "tags": self.tags,
+            "protected_tags": self.protected_tags,
+            "visibility": self.visibility.value,
+            "restore": self.restore.to_json() if self.restore else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> PushAnswer:
+        body = _object(data, cls.WHAT)
+        restore = body.get("restore")
+        visibility = _visibility(body, "visibility", cls.WHAT, optional=False)
+        assert visibility is not None  # not optional: absent raises
+        return cls(
+            first_publish=_field(body, "first_publish", bool, cls.WHAT),
+            name=_field(body, "name", str, cls.WHAT),
+            tags=_strings(body, "tags", cls.WHAT),
+            protected_tags=_strings(body, "protected_tags", cls.WHAT),
+            visibility=visibility,
+            restore=None if restore is None else RestorePoint.from_json(restore),
+        )
+
+
+@dataclass(frozen=True)
+class ExecutorListing:
+    """What ``GET executor_path(REPO)`` answers: the metadata document without its secret hash
+    (here ``secret_hash`` is always ``""``), and the tags the registry lists right now."""
+
+    metadata: ExecutorMetadata
+    registry_tags: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        view: dict[str, Any] = json.loads(self.metadata.to_json())
+        del view["secret_hash"]  # the hub never hands it out
+        view["registry_tags"] = sorted(self.registry_tags)
+        return view
+
+    @classmethod
+    def from_json(cls, data: object, *, where: str) -> ExecutorListing:
+        """Raises :class:`~hubpush.errors.MetadataCorruptError` naming ``where``, as for any
+        metadata document hubpush cannot read."""
+        found = dict(_object(data, "hub's view of an executor"))
+        registry_tags = found.pop("registry_tags", None) or []
+        found["secret_hash"] = ""
+        metadata = ExecutorMetadata.from_json(json.dumps(found).encode("utf-8"), where=where)
+        return cls(metadata=metadata, registry_tags=sorted(registry_tags))
