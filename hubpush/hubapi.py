@@ -18,7 +18,7 @@ The wire format is the one the gateway has always parsed:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .core.metadata import ExecutorMetadata, Visibility
@@ -31,6 +31,12 @@ INFO_PATH = f"{API_ROOT}/info"
 TOKEN_PATH = f"{API_ROOT}/token"
 EXECUTORS_PATH = f"{API_ROOT}/executors"
 PUBLISHER_TOKEN_HEADER = "X-Hubpush-Publisher-Token"
+#: ``GET``: the executors a caller may see, ``?sort=recent|name&q=WORDS&page=N`` (:class:`ListingPage`)
+LISTING_PATH = EXECUTORS_PATH
+#: the most of a README the hub records, and the most keywords (each at most MAX_KEYWORD_LENGTH)
+MAX_README_BYTES = 64 << 10
+MAX_KEYWORDS = 32
+MAX_KEYWORD_LENGTH = 64
 
 
 def executor_path(repository: str) -> str:
@@ -124,6 +130,10 @@ class PushCheck:
     visibility: Visibility | None
     description: str
     dry_run: bool
+    #: manifest.yml's keywords and the folder's README.md (at most MAX_README_BYTES, cut and flagged beyond)
+    keywords: list[str] = field(default_factory=list)
+    readme: str = ""
+    readme_truncated: bool = False
 
     WHAT = "push request"
 
@@ -136,6 +146,10 @@ class PushCheck:
             "visibility": self.visibility.value if self.visibility else None,
             "description": self.description,
             "dry_run": self.dry_run,
+            # added in 0.2 for the portal; sent only when there is something to say, so a push
+            # without them is the very body older gateways parse
+            **({"keywords": self.keywords} if self.keywords else {}),
+            **({"readme": self.readme, "readme_truncated": self.readme_truncated} if self.readme else {}),
         }
 
     @classmethod
@@ -149,6 +163,9 @@ class PushCheck:
             visibility=_visibility(body, "visibility", cls.WHAT, optional=True),
             description=_field(body, "description", str, cls.WHAT, default=""),
             dry_run=_field(body, "dry_run", bool, cls.WHAT, default=False),
+            keywords=_strings(body, "keywords", cls.WHAT),
+            readme=_field(body, "readme", str, cls.WHAT, default=""),
+            readme_truncated=_field(body, "readme_truncated", bool, cls.WHAT, default=False),
         )
 
 
@@ -225,11 +242,16 @@ class ExecutorListing:
 
     metadata: ExecutorMetadata
     registry_tags: list[str]
+    #: the README's first paragraph, as plain text, and the executor's page on the hub's portal
+    readme_summary: str = ""
+    portal_url: str = ""
 
     def to_json(self) -> dict[str, Any]:
         view: dict[str, Any] = json.loads(self.metadata.to_json())
         del view["secret_hash"]  # the hub never hands it out
         view["registry_tags"] = sorted(self.registry_tags)
+        view["readme_summary"] = self.readme_summary
+        view["portal_url"] = self.portal_url
         return view
 
     @classmethod
@@ -238,6 +260,93 @@ class ExecutorListing:
         metadata document hubpush cannot read."""
         found = dict(_object(data, "hub's view of an executor"))
         registry_tags = found.pop("registry_tags", None) or []
+        summary, portal_url = str(found.pop("readme_summary", "") or ""), str(found.pop("portal_url", "") or "")
         found["secret_hash"] = ""
         metadata = ExecutorMetadata.from_json(json.dumps(found).encode("utf-8"), where=where)
-        return cls(metadata=metadata, registry_tags=sorted(registry_tags))
+        return cls(metadata=metadata, registry_tags=sorted(registry_tags), readme_summary=summary, portal_url=portal_url)
+
+
+@dataclass(frozen=True)
+class ListedExecutor:
+    """One executor in a listing: what the portal's cards show."""
+
+    name: str
+    repository: str
+    image: str
+    description: str
+    keywords: list[str]
+    visibility: Visibility
+    created_at: str
+    last_push: str
+    #: newest first: ``{"tag", "digest", "pushed_at", "protected"}``
+    tags: list[dict[str, Any]]
+    protected_tags: list[str]
+    #: compressed bytes of the newest tag's image; None when unknown
+    size: int | None
+    portal_url: str
+
+    WHAT = "hub's listing"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "repository": self.repository, "image": self.image, "description": self.description,
+            "keywords": self.keywords, "visibility": self.visibility.value, "created_at": self.created_at,
+            "last_push": self.last_push, "tags": self.tags, "protected_tags": self.protected_tags, "size": self.size,
+            "portal_url": self.portal_url,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: object) -> ListedExecutor:
+        body = _object(data, cls.WHAT)
+        visibility = _visibility(body, "visibility", cls.WHAT, optional=False)
+        assert visibility is not None
+        tags = _field(body, "tags", list, cls.WHAT, default=[])
+        if not all(isinstance(t, dict) and isinstance(t.get("tag"), str) for t in tags):
+            raise MalformedMessageError(f"The {cls.WHAT} is malformed: 'tags' must be a list of tag objects.")
+        return cls(
+            name=_field(body, "name", str, cls.WHAT),
+            repository=_field(body, "repository", str, cls.WHAT),
+            image=_field(body, "image", str, cls.WHAT),
+            description=_field(body, "description", str, cls.WHAT, default=""),
+            keywords=_strings(body, "keywords", cls.WHAT),
+            visibility=visibility,
+            created_at=_field(body, "created_at", str, cls.WHAT, default=""),
+            last_push=_field(body, "last_push", str, cls.WHAT, default=""),
+            tags=tags,
+            protected_tags=_strings(body, "protected_tags", cls.WHAT),
+            size=_field(body, "size", (int, type(None)), cls.WHAT, default=None),
+            portal_url=_field(body, "portal_url", str, cls.WHAT, default=""),
+        )
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """What ``GET LISTING_PATH`` answers: one page of the executors the caller may see."""
+
+    executors: list[ListedExecutor]
+    total: int
+    page: int
+    pages: int
+    sort: str
+    query: str
+
+    WHAT = "hub's listing"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "executors": [e.to_json() for e in self.executors], "total": self.total, "page": self.page,
+            "pages": self.pages, "sort": self.sort, "q": self.query,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: object) -> ListingPage:
+        body = _object(data, cls.WHAT)
+        executors = _field(body, "executors", list, cls.WHAT)
+        return cls(
+            executors=[ListedExecutor.from_json(e) for e in executors],
+            total=_field(body, "total", int, cls.WHAT),
+            page=_field(body, "page", int, cls.WHAT),
+            pages=_field(body, "pages", int, cls.WHAT),
+            sort=_field(body, "sort", str, cls.WHAT),
+            query=_field(body, "q", str, cls.WHAT, default=""),
+        )

@@ -51,6 +51,16 @@ class HistoryEntry:
     pushed_at: str
 
 
+@dataclass(frozen=True)
+class ReadmeRecord:
+    """The README recorded at push time: a blob in the metadata repository (a layer of the artifact)."""
+
+    digest: str
+    size: int
+    #: the folder's README.md was longer than the hub keeps, and this is its beginning
+    truncated: bool = False
+
+
 @dataclass
 class ExecutorMetadata:
     """The metadata document of one executor (its JSON form is described in docs/architecture.md)."""
@@ -65,6 +75,9 @@ class ExecutorMetadata:
     tags: dict[str, TagRecord] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
+    #: manifest.yml's keywords, as the last push recorded them
+    keywords: list[str] = field(default_factory=list)
+    readme: ReadmeRecord | None = None
 
     def to_json(self) -> bytes:
         data = asdict(self)
@@ -87,6 +100,8 @@ class ExecutorMetadata:
                 tags={t: TagRecord(**rec) for t, rec in data.get("tags", {}).items()},
                 history=[HistoryEntry(**h) for h in data.get("history", [])],
                 schema=int(data.get("schema", SCHEMA_VERSION)),
+                keywords=[str(k) for k in data.get("keywords") or []],
+                readme=ReadmeRecord(**data["readme"]) if data.get("readme") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise corrupt_metadata(where, exc) from None
@@ -109,6 +124,14 @@ class ExecutorMetadata:
 def utc_now() -> str:
     """Timestamps are RFC 3339 UTC strings, as OCI annotations use."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What a push says about its executor for people browsing the hub: manifest.yml's keywords and the README."""
+
+    keywords: list[str] = field(default_factory=list)
+    readme: ReadmeRecord | None = None
 
 
 def new_metadata(
@@ -143,3 +166,10 @@ def updated_metadata(
     if now is not None:
         current.updated_at = now
     return current
+
+
+def presented(metadata: ExecutorMetadata, presentation: Presentation) -> ExecutorMetadata:
+    """Record what this push says about the executor (in place, and returned): each push replaces it."""
+    metadata.keywords = list(presentation.keywords)
+    metadata.readme = presentation.readme
+    return metadata

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from .. import hubapi
 from ..errors import HubStartError
-from .handlers import distribution, hub_api, token
+from .handlers import distribution, hub_api, portal, token
 from .hub import HUB, Hub
 from .middleware import MIDDLEWARES
 from .settings import GatewaySettings
@@ -41,8 +41,10 @@ def create_app(settings: GatewaySettings) -> web.Application:
 
     async def open_registry(_: web.Application) -> None:
         await hub.registry.open()
+        await hub.index.start()  # built in the background: the gateway answers at once
 
     async def close_registry(_: web.Application) -> None:
+        await hub.index.stop()
         await hub.registry.close()
 
     app.on_startup.append(open_registry)
@@ -57,6 +59,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(hubapi.push_path("{repository:.+}"), hub_api.begin_push)
     app.router.add_post(hubapi.abort_path("{repository:.+}"), hub_api.abort_push)
     app.router.add_get(executor, hub_api.executor)
+    app.router.add_get(hubapi.LISTING_PATH, hub_api.listing)
+    app.router.add_get("/", portal.home)
+    app.router.add_get("/executors/{repository:.+}", portal.executor_page)
+    app.router.add_post("/executors/{repository:.+}/unlock", portal.unlock)
+    app.router.add_get("/static/{name}", portal.static)
+    app.router.add_get("/favicon.ico", portal.favicon)
     app.router.add_route("*", "/v2", distribution.distribution)
     app.router.add_route("*", "/v2/{tail:.*}", distribution.distribution)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import hashlib
 import time
 import weakref
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..core.metadata import ExecutorMetadata, Visibility
+from ..core.metadata import ExecutorMetadata, ReadmeRecord
 from ..core.names import repository_for_username
 from ..core.secrets import verify_secret
 from ..oci.client import RegistryClient
@@ -28,8 +29,6 @@ from ..oci.metadata_store import MetadataStore
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
 _CACHE_MAX = 4096
-#: how stale the catalog's view of visibility may be (pulls always read the metadata itself)
-CATALOG_TTL_SECONDS = 10.0
 SECRET_CHECKS_AT_ONCE = 2
 T = TypeVar("T")
 V = TypeVar("V")
@@ -69,7 +68,6 @@ class ExecutorDirectory:
         self.upstream = upstream.rstrip("/")
         # one client, one connection pool; namespaces are views of it (RegistryClient.within)
         self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False)
-        self._visibility: _TtlCache[Visibility | None] = _TtlCache()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._verified: _TtlCache[bool] = _TtlCache()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
@@ -95,17 +93,6 @@ class ExecutorDirectory:
         client, repository = self._at(path)
         return await asyncio.to_thread(MetadataStore(client).read, repository)
 
-    async def visibility(self, path: str) -> Visibility | None:
-        """An executor's visibility (None: not an executor), cached for a few seconds: the catalog
-        asks it for every repository on every call, and must not read every metadata document each time."""
-        cached = self._visibility.get(path)
-        if cached is not None:
-            return cached.value
-        metadata = await self.read(path)
-        found = metadata.visibility if metadata else None
-        self._visibility.put(path, _Cached(found), CATALOG_TTL_SECONDS)
-        return found
-
     async def write(self, path: str, metadata: ExecutorMetadata) -> str:
         """Store the metadata; return the new artifact's digest."""
         client, _ = self._at(path)
@@ -122,6 +109,37 @@ class ExecutorDirectory:
         if digest is None:
             return await asyncio.to_thread(store.delete, repository)
         return await asyncio.to_thread(store.restore, repository, digest)
+
+    async def readme(self, path: str, metadata: ExecutorMetadata) -> str:
+        """The README the metadata records ("" when none)."""
+        if metadata.readme is None:
+            return ""
+        client, repository = self._at(path)
+        return await asyncio.to_thread(MetadataStore(client).read_readme, repository, metadata.readme)
+
+    async def write_readme(self, path: str, text: str, *, truncated: bool) -> ReadmeRecord:
+        client, repository = self._at(path)
+        return await asyncio.to_thread(lambda: MetadataStore(client).write_readme(repository, text, truncated=truncated))
+
+    async def image_size(self, path: str, digest: str) -> int | None:
+        """Compressed bytes of the image at ``digest``: config and layers (for an index, its first image)."""
+        client, repository = self._at(path)
+
+        def size() -> int | None:
+            manifest = client.get_manifest(repository, digest)
+            if manifest is None:
+                return None
+            document = json.loads(manifest.raw)
+            if document.get("manifests"):
+                manifest = client.get_manifest(repository, document["manifests"][0]["digest"])
+                document = json.loads(manifest.raw) if manifest else {}
+            parts = [document.get("config") or {}, *(document.get("layers") or [])]
+            return sum(int(part.get("size", 0)) for part in parts) if parts[1:] or parts[0] else None
+
+        try:
+            return await asyncio.to_thread(size)
+        except (ValueError, TypeError, KeyError):
+            return None
 
     async def tags(self, path: str) -> list[str] | None:
         client, repository = self._at(path)

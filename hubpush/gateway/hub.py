@@ -13,6 +13,7 @@ from yarl import URL
 
 from ..hubapi import TOKEN_PATH
 from .directory import ExecutorDirectory
+from .index import ExecutorIndex
 from .settings import GatewaySettings
 from .tokens import TokenSigner
 from .upstream import UpstreamRegistry
@@ -26,15 +27,13 @@ class Hub:
     directory: ExecutorDirectory
     signer: TokenSigner
     registry: UpstreamRegistry
+    index: ExecutorIndex
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Hub:
-        return cls(
-            settings,
-            ExecutorDirectory(settings.upstream),
-            TokenSigner(settings.token_key),
-            UpstreamRegistry(settings.upstream, settings.idle_seconds),
-        )
+        directory = ExecutorDirectory(settings.upstream)
+        registry = UpstreamRegistry(settings.upstream, settings.idle_seconds)
+        return cls(settings, directory, TokenSigner(settings.token_key), registry, ExecutorIndex(directory, registry, settings.index_seconds))
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""

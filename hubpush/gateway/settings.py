@@ -14,6 +14,8 @@ TOKEN_KEY_ENV = "HUBPUSH_GATEWAY_TOKEN_KEY"
 PUBLISHER_TOKEN_ENV = "HUBPUSH_GATEWAY_PUBLISHER_TOKEN"
 IDLE_SECONDS_ENV = "HUBPUSH_GATEWAY_IDLE_SECONDS"
 DEFAULT_IDLE_SECONDS = 60.0
+INDEX_SECONDS_ENV = "HUBPUSH_GATEWAY_INDEX_SECONDS"
+DEFAULT_INDEX_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class GatewaySettings:
     ephemeral_key: bool = False
     #: how long a client may leave a streamed body or answer untouched before it is dropped
     idle_seconds: float = DEFAULT_IDLE_SECONDS
+    #: how often the portal's index looks for pushes that other replicas handled
+    index_seconds: float = DEFAULT_INDEX_SECONDS
 
     @classmethod
     def from_flags(
@@ -54,9 +58,10 @@ class GatewaySettings:
             if publisher_token_file
             else os.environ.get(PUBLISHER_TOKEN_ENV)
         )
-        idle = os.environ.get(IDLE_SECONDS_ENV, "")
-        if idle and not _is_positive_number(idle):
-            raise HubStartError(f"{IDLE_SECONDS_ENV} must be a number of seconds above 0, not {idle!r}.")
+        idle, index = os.environ.get(IDLE_SECONDS_ENV, ""), os.environ.get(INDEX_SECONDS_ENV, "")
+        for variable, value in ((IDLE_SECONDS_ENV, idle), (INDEX_SECONDS_ENV, index)):
+            if value and not _is_positive_number(value):
+                raise HubStartError(f"{variable} must be a number of seconds above 0, not {value!r}.")
         if key_text and len(key_text) < 32:
             raise HubStartError("The token key must be at least 32 characters; create one with: openssl rand -hex 32.")
         return cls(
@@ -68,6 +73,7 @@ class GatewaySettings:
             publisher_token=publisher or None,
             ephemeral_key=not key_text,
             idle_seconds=float(idle) if idle else DEFAULT_IDLE_SECONDS,
+            index_seconds=float(index) if index else DEFAULT_INDEX_SECONDS,
         )
 
 

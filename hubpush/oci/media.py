@@ -13,6 +13,8 @@ DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+jso
 MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
 #: the artifact type (and config media type) of an executor's metadata artifact
 METADATA_MEDIA_TYPE = "application/vnd.hubpush.executor.metadata.v1+json"
+#: the media type of the README layer of that artifact
+README_MEDIA_TYPE = "text/markdown; charset=utf-8"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 
-from ..core.metadata import ExecutorMetadata, corrupt_metadata
+from ..core.metadata import ExecutorMetadata, ReadmeRecord, corrupt_metadata
 from ..core.names import METADATA_TAG, metadata_repository
+from ..errors import RegistryError
 from .client import RegistryClient
-from .media import METADATA_MEDIA_TYPE, OCI_MANIFEST
+from .media import METADATA_MEDIA_TYPE, OCI_MANIFEST, README_MEDIA_TYPE
 
 
 class MetadataStore:
@@ -46,7 +47,10 @@ class MetadataStore:
             "mediaType": OCI_MANIFEST,
             "artifactType": METADATA_MEDIA_TYPE,
             "config": {"mediaType": METADATA_MEDIA_TYPE, "digest": digest, "size": len(document)},
-            "layers": [],
+            # the README is a layer, so the registry keeps its blob as long as the metadata points at it
+            "layers": [{"mediaType": README_MEDIA_TYPE, "digest": metadata.readme.digest, "size": metadata.readme.size}]
+            if metadata.readme
+            else [],
             "annotations": {
                 "org.opencontainers.image.title": metadata.name,
                 "org.opencontainers.image.created": metadata.updated_at,
@@ -55,6 +59,19 @@ class MetadataStore:
         }
         raw = json.dumps(manifest, sort_keys=True).encode("utf-8")
         return self.registry.put_manifest(meta_repo, METADATA_TAG, raw, OCI_MANIFEST)
+
+    def write_readme(self, repository: str, text: str, *, truncated: bool) -> ReadmeRecord:
+        """Store a README's blob in the executor's metadata repository; the next :meth:`write` links it."""
+        data = text.encode("utf-8")
+        digest = self.registry.push_blob(metadata_repository(repository), data)
+        return ReadmeRecord(digest=digest, size=len(data), truncated=truncated)
+
+    def read_readme(self, repository: str, record: ReadmeRecord) -> str:
+        """The README text ``record`` names ("" when its blob is gone)."""
+        try:
+            return self.registry.get_blob(metadata_repository(repository), record.digest).decode("utf-8", "replace")
+        except RegistryError:
+            return ""
 
     def delete(self, repository: str) -> bool:
         """Remove the executor's metadata (undoing a first publish that pushed nothing).

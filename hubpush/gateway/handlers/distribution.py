@@ -9,7 +9,6 @@ pushed tag is recorded in the metadata.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
@@ -17,7 +16,7 @@ import re
 from aiohttp import web
 
 from ...errors import HubpushError, ProtectedTagError
-from ...core.metadata import Visibility, utc_now
+from ...core.metadata import utc_now
 from ...core.names import is_metadata_path
 from ...core.policy import check_tag_write
 from ..access import PULL, PUSH, Kind, Target, parse_target, required_action
@@ -104,20 +103,24 @@ async def put_manifest(hub: Hub, request: web.Request, target: Target, upstream:
                 await hub.directory.write(repository, metadata)
             except HubpushError as exc:  # the tag moved; its protection still holds through the registry's tag list
                 log.error("could not record %s:%s in the metadata: %s", repository, target.reference, exc.message)
+    if status == 201:
+        await hub.index.refresh(repository)
     return web.Response(status=status, headers=hub.registry.response_headers(headers, hub.public_base(request)), body=answer)
 
 
 async def catalog(hub: Hub, request: web.Request, caller: Caller) -> web.Response:
-    """Public executors, plus the caller's own; never metadata repositories or non-executors."""
-    names = [name for name in await hub.registry.catalog() if not is_metadata_path(name)]
-    limit = asyncio.Semaphore(16)
+    """Public executors, plus the caller's own; never metadata repositories or non-executors.
 
-    async def visible(name: str) -> bool:
-        async with limit:
-            visibility = await hub.directory.visibility(name)
-            return visibility is not None and (caller.decided(name, PULL) is True or visibility is Visibility.PUBLIC)
-
-    shown = [name for name, ok in zip(names, await asyncio.gather(*(visible(n) for n in names)), strict=True) if ok]
+    Read from the gateway's index (refreshed every few seconds, at once for pushes it handles),
+    so a flood of catalog calls costs the registry nothing."""
+    await hub.index.ready()
+    shown = [
+        entry.repository
+        for entry in sorted(hub.index.visible_to(set()), key=lambda e: e.repository)
+    ]
+    if caller.proven or caller.grant is not None:
+        owned = {name for name in hub.index.repositories() if caller.decided(name, PULL) is True}
+        shown = sorted(set(shown) | owned)
     last = request.query.get("last", "")
     shown = [name for name in shown if name > last] if last else shown
     headers = {}

@@ -17,25 +17,41 @@ from typing import Any
 from aiohttp import web
 
 from ... import __version__
-from ...core.metadata import ExecutorMetadata, new_metadata, updated_metadata, utc_now
+from ...core.metadata import ExecutorMetadata, Presentation, new_metadata, presented, updated_metadata, utc_now
 from ...core.names import is_metadata_path, is_repository_path, repository_for_username
 from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
 from ...core.secrets import hash_secret
 from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
-from ...hubapi import SERVICE, ExecutorListing, HubInfo, PushAnswer, PushCheck, RestorePoint, PUBLISHER_TOKEN_HEADER
+from ...hubapi import (
+    MAX_KEYWORD_LENGTH,
+    MAX_KEYWORDS,
+    MAX_README_BYTES,
+    PUBLISHER_TOKEN_HEADER,
+    SERVICE,
+    ExecutorListing,
+    HubInfo,
+    ListingPage,
+    PushAnswer,
+    PushCheck,
+    RestorePoint,
+)
 from ..access import PUSH
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import basic_credentials, deny, identify
+from ..portal.readme import first_paragraph
 from ..refusal import Refusal
+from ..index import paged, sorted_entries
+from .portal import owned_by_caller, page_number
 
 #: a first publish must bring a secret at least this long (hubpush generates 43 characters)
 MIN_SECRET_LENGTH = 22
 #: bounds on what one push adds to the metadata document
 MAX_DESCRIPTION = 4096
 MAX_TAGS_PER_PUSH = 64
-#: hub API bodies are small JSON objects: a bound and a deadline keep stalled uploads from holding memory
-MAX_BODY_BYTES = 64 << 10
+#: hub API bodies are small JSON objects (a README at most 64 KiB): a bound and a deadline keep stalled
+#: uploads from holding memory
+MAX_BODY_BYTES = 256 << 10
 BODY_SECONDS = 30
 
 
@@ -58,7 +74,30 @@ async def executor(request: web.Request) -> web.Response:
             f"No executor is visible at {hub.address(request)}/{repository}: it does not exist, "
             "or it is private and needs its secret (--secret)."
         )
-    return web.json_response(ExecutorListing(metadata, await hub.directory.tags(repository) or []).to_json())
+    readme = await hub.directory.readme(repository, metadata)
+    listing = ExecutorListing(
+        metadata, await hub.directory.tags(repository) or [], first_paragraph(readme), portal_url(hub, request, repository)
+    )
+    return web.json_response(listing.to_json())
+
+
+async def listing(request: web.Request) -> web.Response:
+    """``GET /hubpush/v1/executors?sort=recent|name&q=WORDS&page=N``: public executors, plus the caller's own."""
+    hub = hub_of(request)
+    await hub.index.ready()
+    sort = request.query.get("sort", "recent")
+    if sort not in ("recent", "name"):
+        raise Refusal(400, "UNSUPPORTED", f"sort must be 'recent' or 'name', not {sort[:20]!r}.")
+    query = request.query.get("q", "")[:200]
+    entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), sort, query)
+    page = paged(entries, page_number(request))
+    address = hub.address(request)
+    listed = [entry.listed(address, portal_url(hub, request, entry.repository)) for entry in page.items]
+    return web.json_response(ListingPage(listed, page.total, page.number, page.pages, sort, query).to_json())
+
+
+def portal_url(hub: Hub, request: web.Request, repository: str) -> str:
+    return f"{hub.public_base(request)}/executors/{repository}"
 
 
 async def begin_push(request: web.Request) -> web.Response:
@@ -88,8 +127,10 @@ async def begin_push(request: web.Request) -> web.Response:
             decision = await hub.directory.in_cpu_pool(decide, push, current, await hub.directory.tags(repository))
             previous = await hub.directory.current_digest(repository)
             metadata = await _intent(hub, current, push, decision, check.description, repository)
+            presented(metadata, await _presentation(hub, repository, check))
             intent = await hub.directory.write(repository, metadata)
             restore = _restore_point(hub, repository, previous, intent)
+        await hub.index.refresh(repository)
     answer = PushAnswer(
         first_publish=decision.is_first_publish,
         name=current.name if current else push.name,
@@ -125,6 +166,7 @@ async def abort_push(request: web.Request) -> web.Response:
     async with hub.directory.lock(repository):
         untouched = await hub.directory.current_digest(repository) == point.intent and not await _unrecorded_protected(hub, repository)
         restored = untouched and await hub.directory.restore(repository, point.previous)
+    await hub.index.refresh(repository)
     return web.json_response({"restored": restored})
 
 
@@ -186,6 +228,14 @@ async def _intent(
     return new_metadata(push.name, split_path(repository)[1], decision, secret_hash, description, utc_now())
 
 
+async def _presentation(hub: Hub, repository: str, check: PushCheck) -> Presentation:
+    """The keywords and the README this push brings; the README's blob is stored first."""
+    readme = None
+    if check.readme:
+        readme = await hub.directory.write_readme(repository, check.readme, truncated=check.readme_truncated)
+    return Presentation(keywords=check.keywords, readme=readme)
+
+
 def _check_sizes(check: PushCheck) -> None:
     """Bounds on what one push may add to the metadata, which every catalog call reads."""
     if len(check.description) > MAX_DESCRIPTION:
@@ -194,6 +244,12 @@ def _check_sizes(check: PushCheck) -> None:
         )
     if len(check.tags) + len(check.protected_tags) > MAX_TAGS_PER_PUSH:
         raise InvalidTagError(f"One push may name at most {MAX_TAGS_PER_PUSH} tags; push them in several runs.")
+    if len(check.readme.encode("utf-8")) > MAX_README_BYTES:
+        raise InvalidExecutorConfigError(f"The README is over {MAX_README_BYTES} bytes; the hub keeps at most that much.")
+    if len(check.keywords) > MAX_KEYWORDS or any(len(k) > MAX_KEYWORD_LENGTH for k in check.keywords):
+        raise InvalidExecutorConfigError(
+            f"manifest.yml names more than {MAX_KEYWORDS} keywords or one over {MAX_KEYWORD_LENGTH} characters; the hub keeps no more."
+        )
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,204 @@
+"""The Hub portal: a web page per hub (Recent and All tabs, search) and a page per executor.
+
+Served from the gateway's :class:`~..index.ExecutorIndex`, never from the registry, so a page
+view costs no registry round trip. Works without JavaScript (copy buttons are an
+enhancement), loads nothing from outside the hub, and every page carries a
+Content-Security-Policy that forbids inline script.
+
+Private executors never appear to a visitor who has not unlocked them, and their pages
+answer exactly like a missing one. An owner unlocks their own with NAME and SECRET: the
+gateway then sets a short-lived signed cookie (HttpOnly, SameSite=Strict), and the unlock
+form carries a CSRF token bound to a cookie of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from ...core.metadata import Visibility
+from ...core.names import is_repository_path
+from ...core.secrets import b64url, unb64url
+from ..directory import split_path
+from ..hub import Hub, hub_of
+from ..identity import identify
+from ..index import paged, sorted_entries
+from ..portal.readme import MAX_README_BYTES, render_readme
+
+UNLOCK_SECONDS = 600
+UNLOCK_COOKIE = "hubpush_unlocked"
+CSRF_COOKIE = "hubpush_csrf"
+#: at most this many private executors unlocked in one browser at once
+MAX_UNLOCKED = 16
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_STATIC = {"portal.css": "text/css", "copy.js": "text/javascript"}
+_PORTAL = files("hubpush.gateway.portal")
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(_PORTAL / "templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _when(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "unknown"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return f"{size} B"
+
+
+_templates.filters["when"] = _when
+_templates.filters["size"] = _size
+
+
+async def owned_by_caller(hub: Hub, request: web.Request) -> set[str]:
+    """The private executors this visitor may see: proven by credentials, or unlocked in this browser."""
+    owned = set(_unlocked(hub, request))
+    if request.headers.get("Authorization"):
+        caller = await identify(hub, request)
+        if caller.proven:
+            owned.add(caller.proven)
+    return owned
+
+
+# --- pages -----------------------------------------------------------------------------
+async def home(request: web.Request) -> web.Response:
+    """``/``: the Recent tab (newest push first) or the All tab (by name), with search and pages."""
+    hub = hub_of(request)
+    await hub.index.ready()
+    tab = "all" if request.query.get("tab") == "all" else "recent"
+    query = request.query.get("q", "")[:200]
+    entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), "name" if tab == "all" else "recent", query)
+    page = paged(entries, page_number(request))
+    return _render(hub, request, "list.html", tab=tab, q=query, page=page)
+
+
+async def executor_page(request: web.Request) -> web.Response:
+    """``/executors/REPO``: everything about one executor, its README and copy-ready lines."""
+    hub = hub_of(request)
+    await hub.index.ready()
+    repository = request.match_info["repository"]
+    entry = hub.index.get(repository)
+    if entry is None or (entry.visibility is Visibility.PRIVATE and repository not in await owned_by_caller(hub, request)):
+        return _locked(hub, request, repository)
+    address = hub.address(request)
+    tag = entry.tags[0].name if entry.tags else "latest"
+    namespace, _ = split_path(repository)
+    registry = f"{address}/{namespace}" if namespace else address
+    lines = [
+        ("docker", f"docker pull {address}/{repository}:{tag}"),
+        ("hubpush", f"hubpush pull {entry.name} -t {tag} --registry {registry}"),
+        ("Jina Flow", f"uses: docker://{address}/{repository}:{tag}"),
+    ]
+    pending = [tag for tag in entry.protected_tags if tag not in {view.name for view in entry.tags}]
+    return _render(
+        hub, request, "executor.html", e=entry, q="", tab="", pull_lines=lines, pending_protected=pending,
+        readme_html=render_readme(entry.readme) if entry.readme else "", readme_cap=MAX_README_BYTES,
+    )  # fmt: skip
+
+
+async def unlock(request: web.Request) -> web.Response:
+    """``POST /executors/REPO/unlock``: an owner proves NAME and SECRET and sees their private page."""
+    hub = hub_of(request)
+    repository = request.match_info["repository"]
+    if not is_repository_path(repository):
+        return _locked(hub, request, repository)
+    form = await request.post()
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    if not nonce or not hub.signer.check(f"hubpush-csrf\0{nonce}", str(form.get("csrf", ""))) or not _same_origin(hub, request):
+        raise web.HTTPForbidden(text="This form is stale or was not sent from this hub's page; reload the page and try again.")
+    proven = await hub.directory.prove(str(form.get("name", ""))[:200], str(form.get("secret", ""))[:200])
+    if proven != repository:
+        return _locked(hub, request, repository, failed=True)
+    unlocked = [proven, *[r for r in _unlocked(hub, request) if r != proven]][:MAX_UNLOCKED]
+    response = web.HTTPSeeOther(location=f"/executors/{repository}")
+    response.set_cookie(
+        UNLOCK_COOKIE, _sign_unlocked(hub, unlocked), max_age=UNLOCK_SECONDS, httponly=True, samesite="Strict", path="/",
+        secure=hub.public_base(request).startswith("https://"),
+    )  # fmt: skip
+    raise response
+
+
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask for it on every page; the hub has none (and loads nothing from elsewhere)."""
+    return web.Response(status=204, headers={"Cache-Control": "max-age=86400"})
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in _STATIC:
+        raise web.HTTPNotFound()
+    body = (_PORTAL / "static" / name).read_bytes()
+    return web.Response(body=body, content_type=_STATIC[name], headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _render(hub: Hub, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    html = _templates.get_template(template).render(hub_address=hub.address(request), **context)
+    return web.Response(text=html, status=status, content_type="text/html", headers=SECURITY_HEADERS)
+
+
+def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = False) -> web.Response:
+    """The answer for a missing executor and for a private one alike (with the owner's unlock form)."""
+    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
+    response = _render(
+        hub, request, "locked.html", status=404, repository=repository, unlock=is_repository_path(repository), q="", tab="",
+        csrf=hub.signer.sign(f"hubpush-csrf\0{nonce}"), unlock_minutes=UNLOCK_SECONDS // 60, failed=failed,
+    )  # fmt: skip
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
+    return response
+
+
+def _same_origin(hub: Hub, request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin == hub.public_base(request)
+
+
+def _sign_unlocked(hub: Hub, repositories: list[str]) -> str:
+    payload = b64url(json.dumps({"repositories": repositories, "exp": int(time.time()) + UNLOCK_SECONDS}).encode())
+    return f"{payload}.{hub.signer.sign('hubpush-portal' + chr(0) + payload)}"
+
+
+def _unlocked(hub: Hub, request: web.Request) -> list[str]:
+    """The repositories this browser unlocked, if its cookie is genuine and fresh."""
+    payload, _, signature = request.cookies.get(UNLOCK_COOKIE, "").partition(".")
+    if not payload or not hub.signer.check("hubpush-portal" + chr(0) + payload, signature):
+        return []
+    try:
+        data = json.loads(unb64url(payload))
+    except ValueError:
+        return []
+    if not isinstance(data, dict) or data.get("exp", 0) < time.time():
+        return []
+    return [r for r in data.get("repositories", []) if isinstance(r, str)]
+
+
+def page_number(request: web.Request) -> int:
+    text = request.query.get("page", "1")
+    return int(text) if text.isdigit() and len(text) < 7 else 1
