@@ -23,6 +23,7 @@ from ..errors import (
     MissingBuildEnvError,
 )
 from ..core.names import validate_name
+from .presentation import read_keywords, read_readme
 
 CONFIG_FILE = "config.yml"
 MANIFEST_FILE = "manifest.yml"
@@ -69,6 +70,10 @@ class ExecutorFolder:
     dockerfile: Path | None
     has_requirements: bool
     requirement_vars: list[str] = field(default_factory=list)
+    #: for the hub's portal: manifest.yml's keywords, README.md (cut to the hub's limit, and whether it was)
+    keywords: list[str] = field(default_factory=list)
+    readme: str = ""
+    readme_truncated: bool = False
 
     @property
     def dockerfile_in_context(self) -> str | None:
@@ -146,6 +151,7 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
             f"No executor name found in {folder}: add 'metas: {{name: YourExecutorName}}' to {CONFIG_FILE}."
         )
     validate_name(name)
+    readme, readme_truncated = read_readme(folder)
 
     return ExecutorFolder(
         path=folder,
@@ -157,6 +163,9 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
         dockerfile=_find_dockerfile(folder, dockerfile),
         has_requirements=(folder / REQUIREMENTS_FILE).is_file(),
         requirement_vars=_requirement_vars(folder / REQUIREMENTS_FILE),
+        keywords=read_keywords(metas, manifest, config_path if metas.get("keywords") else manifest_path),
+        readme=readme,
+        readme_truncated=readme_truncated,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from ..core.metadata import ExecutorMetadata, Visibility, new_metadata, updated_metadata, utc_now
+from ..core.metadata import ExecutorMetadata, Presentation, Visibility, new_metadata, presented, updated_metadata, utc_now
 from ..core.policy import decide_push
 from ..core.secrets import hash_secret
 from ..errors import ConcurrentPushError, HubpushError
@@ -55,11 +55,18 @@ class BareRegistryBackend:
         else:
             assert self._current is not None  # decide_push guarantees it
             metadata = updated_metadata(self._current, decision, plan.description)
+        presented(metadata, self._presentation(plan))
         first = decision.tags[0]
         # no request for a tag the registry does not list
         self._first_tag_before = self._digest_of(plan.repository, first) if first in self._registry_tags else None
         self._write_intent(metadata)
         self._metadata = metadata
+
+    def _presentation(self, plan: PushPlan) -> Presentation:
+        """The folder's keywords, and its README stored as a blob the metadata artifact links."""
+        folder = plan.folder
+        readme = self.store.write_readme(plan.repository, folder.readme, truncated=folder.readme_truncated) if folder.readme else None
+        return Presentation(keywords=folder.keywords, readme=readme)
 
     def destination(self, plan: PushPlan, verdict: Verdict, secret: str) -> TagDestination:
         return TagDestination(self.registry, plan.repository, f"{self.registry.location}/{plan.repository}")

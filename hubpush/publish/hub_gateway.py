@@ -7,6 +7,8 @@ same new protected tag, or of the same new NAME, loses with a clear refusal.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..core.policy import PushDecision
 from ..errors import HubpushError, ProtectedTagError
 from ..hubapi import PushAnswer, PushCheck, RestorePoint
@@ -77,6 +79,9 @@ class HubGatewayBackend:
     def _begin(self, plan: PushPlan, name: str, secret: str | None, *, dry_run: bool) -> PushAnswer:
         request = plan.request
         check = PushCheck(name, request.is_update, request.tags, request.protected_tags, request.visibility, plan.description, dry_run)
+        if not dry_run:  # the README travels once, with the intent
+            folder = plan.folder
+            check = dataclasses.replace(check, keywords=folder.keywords, readme=folder.readme, readme_truncated=folder.readme_truncated)
         return self.hub.begin_push(plan.repository, check, name=name, secret=secret, publisher_token=self.publisher_token)
 
     @staticmethod
