@@ -2,7 +2,8 @@
 # The main job on a bare Debian 12 machine (as root): bring up a local hub (`hubpush hub up`: the
 # gateway on localhost:5000, or localhost:$HUBPUSH_QUICKSTART_PORT, in front of a registry:2 that
 # only it can reach), publish the example executor as a private executor, show that an anonymous
-# `docker pull` is refused, pull it with its secret, run it and send it a request.
+# `docker pull` is refused, pull it with its secret, run it and send it a request; publish a public
+# example too, and end with the address of the Hub portal that lists them.
 # Safe to run again: a second run updates the executor with the secret cached by the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,4 +79,21 @@ from docarray.documents import TextDoc
 docs = Client(host="localhost", port=8080).post("/", inputs=DocList[TextDoc]([TextDoc(text="world")]), return_type=DocList[TextDoc])
 print("executor answered:", docs[0].text)'
 
+PUBLIC_EXAMPLE=examples/custom-dockerfile-executor
+PUBLIC_NAME=ShoutExecutor
+if hubpush show "$PUBLIC_NAME" >/dev/null 2>&1; then
+    say "hubpush push --force-update $PUBLIC_NAME $PUBLIC_EXAMPLE   (a public executor, for the portal's Recent tab)"
+    hubpush push --force-update "$PUBLIC_NAME" "$PUBLIC_EXAMPLE" || echo "(not updated: $PUBLIC_NAME here belongs to another secret)" >&2
+else
+    say "hubpush push $PUBLIC_EXAMPLE   (a public executor, for the portal's Recent tab)"
+    hubpush push "$PUBLIC_EXAMPLE"
+fi
+
+say "The Hub portal"
+curl -fsS "http://$HUB/" | grep -q "$PUBLIC_NAME" || { echo "the portal at http://$HUB/ does not list $PUBLIC_NAME" >&2; exit 1; }
+hubpush list --recent
+echo "Open http://$HUB/ and click the Recent tab to see the published executors." >&2
+echo "$NAME is private: it is listed only for its owner; unlock its page at http://$HUB/executors/hello-executor with its NAME and SECRET." >&2
+
 say "Done. The hub keeps running at $HUB (hubpush hub status); stop it with: hubpush hub down"
+echo "Portal: http://$HUB/"

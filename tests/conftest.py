@@ -327,3 +327,29 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
         elif "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+
+
+def cli_publisher(address: str, home: Path):
+    """``publish(*args, files={...}, prefix=...) -> (push JSON, repository)`` with the real CLI against ``address``.
+
+    For module-scoped fixtures, where the function-scoped ``hubpush`` fixture cannot serve."""
+    from hubpush.core.names import repository_for
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
+    env.update(HUBPUSH_CONFIG_DIR=str(home / "config"), HUBPUSH_REGISTRY=address, HUBPUSH_BASE_IMAGE=TEST_BASE_IMAGE)
+
+    def publish(*args: str, files: dict[str, str] | None = None, prefix: str = "Exec", config: str = "") -> tuple[dict, str]:
+        name = unique_name(prefix)
+        folder = home / name
+        folder.mkdir()
+        (folder / "config.yml").write_text(f"jtype: {name}\npy_modules:\n  - executor.py\nmetas:\n  name: {name}\n{config}")
+        (folder / "executor.py").write_text(f"# {name}\n")
+        for relative, text in (files or {}).items():
+            (folder / relative).write_text(text)
+        done = subprocess.run(
+            [sys.executable, "-m", "hubpush", "push", "--json", str(folder), *args], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr + done.stdout
+        return json.loads(done.stdout), repository_for(name)
+
+    return publish

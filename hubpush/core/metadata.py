@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # policy imports this module; the functions below only read a
     from .policy import PushDecision
 
 SCHEMA_VERSION = 1
+#: bounds on what the document keeps, which every pull decision reads: the newest history
+#: entries, and the number of distinct tags (a push to an existing tag is always possible)
+MAX_HISTORY = 1000
+MAX_TAGS_PER_EXECUTOR = 1000
 
 
 def corrupt_metadata(where: str, cause: Exception) -> MetadataCorruptError:
@@ -118,6 +122,7 @@ class ExecutorMetadata:
         for tag in tags:
             self.tags[tag] = TagRecord(digest=digest, pushed_at=when)
             self.history.append(HistoryEntry(tag=tag, digest=digest, pushed_at=when))
+        del self.history[:-MAX_HISTORY]
         self.updated_at = when
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import (
+    InvalidTagError,
     ExecutorNotFoundError,
     NameTakenError,
     ProtectedTagError,
     SecretRequiredError,
     WrongSecretError,
 )
-from .metadata import ExecutorMetadata, Visibility
+from .metadata import MAX_TAGS_PER_EXECUTOR, ExecutorMetadata, Visibility
 from .names import DEFAULT_TAG, repository_for, validate_tag
 from .secrets import verify_secret
 
@@ -138,6 +139,11 @@ def check_tag_write(metadata: ExecutorMetadata, tag: str, tag_exists: bool) -> N
         raise ProtectedTagError(
             f"Tag {tag!r} of executor {metadata.name!r} is protected and already exists, so it cannot be pushed "
             "again; push under a new tag instead."
+        )
+    if tag not in metadata.tags and len(metadata.tags) >= MAX_TAGS_PER_EXECUTOR:
+        # every tag is kept in the metadata, which each pull decision reads: its size must stay bounded
+        raise InvalidTagError(
+            f"Executor {metadata.name!r} already has {len(metadata.tags)} tags, the most the hub keeps; push to an existing tag."
         )
 
 

@@ -119,7 +119,8 @@ async def catalog(hub: Hub, request: web.Request, caller: Caller) -> web.Respons
         for entry in sorted(hub.index.visible_to(set()), key=lambda e: e.repository)
     ]
     if caller.proven or caller.grant is not None:
-        owned = {name for name in hub.index.repositories() if caller.decided(name, PULL) is True}
+        # the executor the caller proved (with its secret, or by the token that proof bought)
+        owned = {name for name in hub.index.repositories() if name == caller.proven or caller.decided(name, PULL) is True}
         shown = sorted(set(shown) | owned)
     last = request.query.get("last", "")
     shown = [name for name in shown if name > last] if last else shown

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -25,8 +22,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubpush.core.names import repository_for
-from tests.conftest import MANIFEST_ACCEPT, TEST_BASE_IMAGE, free_port, running_gateway, unique_name
+from tests.conftest import MANIFEST_ACCEPT, cli_publisher, free_port, running_gateway
 
 
 @dataclass(frozen=True)
@@ -72,24 +68,9 @@ class Victim:
 @pytest.fixture(scope="module")
 def victim(gateway, tmp_path_factory) -> Victim:
     """Published once for the module (each publish is a build), with the real CLI through the gateway."""
-    home = tmp_path_factory.mktemp("forwarding")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
-    env.update(HUBPUSH_CONFIG_DIR=str(home / "config"), HUBPUSH_REGISTRY=gateway.address, HUBPUSH_BASE_IMAGE=TEST_BASE_IMAGE)
-
-    def publish(*args: str) -> tuple[dict, str]:
-        name = unique_name("Fwd")
-        folder = home / name
-        folder.mkdir()
-        (folder / "config.yml").write_text(f"jtype: {name}\npy_modules:\n  - executor.py\nmetas:\n  name: {name}\n")
-        (folder / "executor.py").write_text(f"# {name}\n")
-        done = subprocess.run(
-            [sys.executable, "-m", "hubpush", "push", "--json", str(folder), *args], env=env, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout), repository_for(name)
-
-    _, repository = publish("--private")
-    attacker, attacker_repository = publish()
+    publish = cli_publisher(gateway.address, tmp_path_factory.mktemp("forwarding"))
+    _, repository = publish("--private", prefix="Fwd")
+    attacker, attacker_repository = publish(prefix="Fwd")
     _, manifest = gateway.registry.manifest(repository, "latest")
     _, metadata_manifest = gateway.registry.manifest(f"hubpush-meta/{repository}", "current")
     blobs = {

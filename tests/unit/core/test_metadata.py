@@ -31,3 +31,12 @@ def test_absorb_keeps_a_concurrent_pushs_tags_and_never_drops_protection():
     assert ours.protected_tags == ["lts", "v1"]
     assert {t: r.digest for t, r in ours.tags.items()} == {"lts": "sha256:other", "v1": "sha256:mine"}
     assert [h.tag for h in ours.history] == ["lts", "v1"]
+
+
+def test_the_history_keeps_the_newest_entries_only():
+    from hubpush.core.metadata import MAX_HISTORY, ExecutorMetadata, Visibility
+
+    metadata = ExecutorMetadata("A", "a", Visibility.PUBLIC, "h", "t", "t")
+    for number in range(MAX_HISTORY + 5):
+        metadata.record_push(["latest"], f"sha256:{number:064d}", f"t{number}")
+    assert len(metadata.history) == MAX_HISTORY and metadata.history[-1].pushed_at == f"t{MAX_HISTORY + 4}"

@@ -224,3 +224,17 @@ def test_registry_usernames_map_to_repositories_like_names_do(username, reposito
 def test_metadata_paths_are_recognised_at_any_depth():
     assert is_metadata_path("hubpush-meta/x") and is_metadata_path("team/hubpush-meta/x")
     assert not is_metadata_path("hubpush-metadata/x") and not is_metadata_path("x")
+
+
+def test_an_executor_with_the_most_tags_takes_no_new_one_but_moves_existing_ones():
+    import pytest as _pytest
+
+    from hubpush.core.metadata import MAX_TAGS_PER_EXECUTOR, ExecutorMetadata, TagRecord, Visibility
+    from hubpush.core.policy import check_tag_write
+    from hubpush.errors import InvalidTagError
+
+    metadata = ExecutorMetadata("A", "a", Visibility.PUBLIC, "h", "t", "t")
+    metadata.tags = {f"t{n}": TagRecord("sha256:" + "0" * 64, "t") for n in range(MAX_TAGS_PER_EXECUTOR)}
+    check_tag_write(metadata, "t5", tag_exists=True)
+    with _pytest.raises(InvalidTagError, match="the most the hub keeps"):
+        check_tag_write(metadata, "new", tag_exists=False)
