@@ -140,15 +140,17 @@ def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:
 
 def render_hub(status: dict[str, object], out: Console, *, as_json: bool, what: str) -> None:
     """``hub up`` / ``hub status``: where the hub is and how to use it."""
+    address = str(status["address"])
+    status = {**status, "portal_url": f"http://{address}/"}
     if as_json:
         emit_json(status)
         return
-    address = str(status["address"])
     out.print(Text.assemble((f"{what} ", "bold green"), address), highlight=False)
     out.print(
         Text(
             f"  gateway pid {status['gateway_pid']}, log {status['log_file']}\n"
             f"  registry container {status['registry_container']} (reachable only by the gateway, at {status['upstream']})\n"
+            f"  portal:   http://{address}/\n"
             f"  publish:  hubpush push FOLDER --registry {address}\n"
             f"  stop:     hubpush hub down"
         ),
