@@ -279,7 +279,8 @@ def test_recent_tab_lists_newest_push_first_and_never_the_private_one(hub, visit
     first = page.locator("li.card").first
     assert first.locator(".badge").inner_text().lower() == "public"
     assert first.locator(".keyword").all_inner_texts() == ["nlp", "encoder", "transformer"]
-    assert first.locator("code.tag").all_inner_texts() == ["v2", "latest", "1.0.0"]
+    tags = first.locator("code.tag").all_inner_texts()
+    assert tags[0] == "v2" and sorted(tags[1:]) == ["1.0.0", "latest"]  # newest first (one push's tags may differ by a second)
     assert first.locator("code.tag.protected").all_inner_texts() == ["1.0.0"]
     assert re.fullmatch(r"\d+(\.\d)? (B|KB|MB)", first.locator(".facts div:has(dt:text('Size')) dd").inner_text())
     assert seen.console_errors == [] and seen.page_errors == []
@@ -318,6 +319,25 @@ def test_search_box_finds_by_keyword_and_description(hub, visit, words, found):
         assert page.locator("p.empty").inner_text() == "No executor matches this search."
 
 
+def test_search_is_kept_across_tabs_and_shown_as_text(hub, visit):
+    page, _ = visit()
+    page.goto(hub.url)
+    page.fill("input[name=q]", "nlp")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url(f"{hub.url}/?tab=recent&q=nlp")
+    page.click("#tab-all")
+    page.wait_for_url(f"{hub.url}/?tab=all&q=nlp")
+    assert card_names(page) == ["TextEncoder"] and page.input_value("input[name=q]") == "nlp"
+    page.click("p.note a:text-is('clear')")
+    assert card_names(page) == sorted(hub.push_order)
+    hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    page.fill("input[name=q]", hostile)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_load_state()
+    assert page.locator("p.note strong").inner_text() == hostile
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
 # --- the executor page ---------------------------------------------------------------------
 def test_executor_page_shows_tags_protected_mark_pull_lines_and_readme(hub, visit):
     page, seen = visit()
@@ -328,7 +348,8 @@ def test_executor_page_shows_tags_protected_mark_pull_lines_and_readme(hub, visi
     assert page.locator("h1").first.inner_text().startswith("TextEncoder")
     assert page.locator(".executor p.description").inner_text() == "Turns sentences into dense vectors"
     rows = page.locator(".tags tbody tr")
-    assert rows.locator("td:first-child code").all_inner_texts() == ["v2", "latest", "1.0.0"]
+    tags = rows.locator("td:first-child code").all_inner_texts()
+    assert tags[0] == "v2" and sorted(tags[1:]) == ["1.0.0", "latest"]
     protected = page.locator(".tags tbody tr.protected")
     assert protected.count() == 1 and protected.locator("code").first.inner_text() == "1.0.0"
     assert protected.locator(".lock").inner_text() == "protected"
@@ -494,6 +515,8 @@ def test_phone_viewport_has_no_horizontal_scroll(hub, visit):
         assert page.evaluate("window.innerWidth") == PHONE["width"]
         assert no_horizontal_scroll(page), (url, page.evaluate("document.documentElement.scrollWidth"))
     page.goto(hub.page("TextEncoder"))
+    # each pull line is in view whole (wrapped), not in a box to scroll sideways
+    assert page.evaluate("[...document.querySelectorAll('.copy-line pre')].every(e => e.scrollWidth <= e.clientWidth)")
     screenshot(page, "phone", full_page=False)
 
 
@@ -502,8 +525,7 @@ def test_pages_load_nothing_from_outside_the_hub(hub, visit):
     urls = [hub.url, f"{hub.url}/?tab=all", f"{hub.url}/?q=nlp", f"{hub.url}/executors/no-such-thing"]
     urls += [hub.page(name) for name in hub.executors if name != "HostileReadme"]
     for url in urls:
-        page.goto(url)
-        page.wait_for_load_state("networkidle")
+        page.goto(url)  # waits for the load event: style sheet, script and images included
     assert seen.requests, "no request was recorded"
     assert [url for url in seen.requests if urlsplit(url).netloc != hub.host] == []
     assert f"{hub.url}/static/portal.css" in seen.requests and f"{hub.url}/static/copy.js" in seen.requests
