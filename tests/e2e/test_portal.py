@@ -16,13 +16,16 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from hubpush.core.names import repository_for
 from tests.conftest import (
@@ -46,6 +49,8 @@ WIDE = {"width": 1200, "height": 800}
 PHONE = {"width": 390, "height": 844}
 #: outside the hub: a README may name it, the page must never load it
 EVIL = "evil.example"
+#: the gateway's index refresh interval here (HUBPUSH_GATEWAY_INDEX_SECONDS; 15 by default)
+INDEX_SECONDS = 1
 
 TEXT_ENCODER_README = """# TextEncoder
 
@@ -128,6 +133,8 @@ class Hub:
     executors: dict[str, Published] = field(default_factory=dict)
     #: public executors, in the order of their last push, oldest first
     push_order: list[str] = field(default_factory=list)
+    #: how long a push straight to the registry (another replica's, as far as this gateway knows) took to be listed
+    seen_after: float = 0.0
 
     @property
     def url(self) -> str:
@@ -153,9 +160,10 @@ metas:
 
 @pytest.fixture(scope="module")
 def hub(docker_client, tmp_path_factory) -> Iterator[Hub]:
-    """A registry and a gateway of this module's own, with five executors published through it."""
+    """A registry and a gateway of this module's own, with six executors published (five through the gateway)."""
     root = tmp_path_factory.mktemp("portal")
-    with running_registry(docker_client) as registry, running_gateway(registry, root) as gateway:
+    index_seconds = {"HUBPUSH_GATEWAY_INDEX_SECONDS": str(INDEX_SECONDS)}
+    with running_registry(docker_client) as registry, running_gateway(registry, root, env=index_seconds) as gateway:
         try:
             yield publish_all(Hub(gateway), root)
         finally:
@@ -164,39 +172,57 @@ def hub(docker_client, tmp_path_factory) -> Iterator[Hub]:
 
 def publish_all(hub: Hub, root: Path) -> Hub:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
-    environment.update(
-        HUBPUSH_CONFIG_DIR=str(root / "hubpush-config"), HUBPUSH_REGISTRY=hub.gateway.address, HUBPUSH_BASE_IMAGE=TEST_BASE_IMAGE
-    )  # fmt: skip
+    environment.update(HUBPUSH_REGISTRY=hub.gateway.address, HUBPUSH_BASE_IMAGE=TEST_BASE_IMAGE)
+    last = 0.0
+    lock = threading.Lock()
 
     def cli(*args: object, env: dict[str, str] | None = None):
         return run_cli({**environment, **(env or {})}, *args)
 
-    last = 0.0
-
-    def push(name: str, description: str, *args: str, files: dict[str, str] | None = None, private: bool = False) -> None:
+    def push(name: str, description: str, *args: str, files: dict[str, str] | None = None, private: bool = False,
+             at_once: bool = False, **env: str) -> None:  # fmt: skip
         nonlocal last
         folder = root / name
         folder.mkdir(exist_ok=True)
-        for rel, text in {
-            "config.yml": CONFIG.format(name=name, description=json.dumps(description)),
-            "executor.py": "# code\n",
-            **(files or {}),
-        }.items():
+        config = CONFIG.format(name=name, description=json.dumps(description))
+        for rel, text in {"config.yml": config, "executor.py": "# code\n", **(files or {})}.items():
             (folder / rel).write_text(text)
-        time.sleep(max(0.0, last + 1.1 - time.monotonic()))  # push times have a resolution of a second
-        out = push_ok(cli, folder, *args, *(["--private"] if private else []))
-        last = time.monotonic()
-        secret = out.get("secret") or hub.executors[name].secret  # an update prints no secret
-        hub.executors[name] = Published(name, repository_for(name), description, secret, private)
-        if not private:
-            hub.push_order = [n for n in hub.push_order if n != name] + [name]
+        if not at_once:
+            time.sleep(max(0.0, last + 1.1 - time.monotonic()))  # push times have a resolution of a second
+        # a secret cache per executor: pushes may run at once
+        out = push_ok(
+            cli,
+            folder,
+            *args,
+            *(["--private"] if private else []),
+            env={"HUBPUSH_CONFIG_DIR": str(root / "config" / name), **env},
+        )
+        with lock:
+            last = max(last, time.monotonic())
+            secret = out.get("secret") or hub.executors[name].secret  # an update prints no secret
+            hub.executors[name] = Published(name, repository_for(name), description, secret, private)
+            if not private:
+                hub.push_order = [n for n in hub.push_order if n != name] + [name]
 
-    push("TextEncoder", "Turns sentences into dense vectors", "-t", "latest", "--protected-tag", "1.0.0",
-         files={"README.md": TEXT_ENCODER_README, "manifest.yml": "keywords: [nlp, encoder, transformer]\n"})  # fmt: skip
-    push("ImageResizer", "Resizes images to a fixed size")
+    # at once, the pushes whose order Recent does not show: TextEncoder is updated last, SecretSauce is private
+    with ThreadPoolExecutor(3) as pool:
+        for started in [
+            pool.submit(push, "TextEncoder", "Turns sentences into dense vectors", "-t", "latest", "--protected-tag", "1.0.0",
+                        files={"README.md": TEXT_ENCODER_README, "manifest.yml": "keywords: [nlp, encoder, transformer]\n"}, at_once=True),
+            pool.submit(push, "SecretSauce", "Private: never listed for visitors", files={"manifest.yml": "keywords: [nlp]\n"},
+                        private=True, at_once=True),
+            pool.submit(push, "ImageResizer", "Resizes images to a fixed size", at_once=True),
+        ]:  # fmt: skip
+            started.result()
     push("AudioSlicer", "Cuts audio into windows of one second", files={"manifest.yml": "keywords: [audio]\n"})
+    # straight to the registry, as through another gateway replica: this gateway's index finds it on a refresh
+    push("VideoTagger", "Tags the frames of a video", HUBPUSH_REGISTRY=hub.gateway.registry.address)
+    deadline = last + INDEX_SECONDS + 10
+    while "VideoTagger" not in requests.get(f"{hub.url}/hubpush/v1/executors?q=VideoTagger", timeout=10).text:
+        assert time.monotonic() < deadline, "an executor pushed straight to the registry never showed up"
+        time.sleep(0.1)
+    hub.seen_after = time.monotonic() - last
     push("HostileReadme", "A README that tries every trick", files={"README.md": HOSTILE_README})
-    push("SecretSauce", "Private: never listed for visitors", files={"manifest.yml": "keywords: [nlp]\n"}, private=True)
     # an update moves an executor to the top of Recent
     push("TextEncoder", "Turns sentences into dense vectors", "--force-update", "TextEncoder", "-t", "v2",
          files={"README.md": TEXT_ENCODER_README.replace("HUB", hub.host)})  # fmt: skip
@@ -287,13 +313,27 @@ def test_recent_tab_lists_newest_push_first_and_never_the_private_one(hub, visit
     screenshot(page, "list")
 
 
+def test_a_push_the_gateway_did_not_handle_is_listed_after_an_index_refresh(hub, visit):
+    assert hub.seen_after <= INDEX_SECONDS + 3  # one refresh interval, and the time a refresh takes
+    page, _ = visit()
+    page.goto(f"{hub.url}/?tab=all")
+    card = page.locator("li.card", has=page.locator("a.name:text-is('VideoTagger')"))
+    assert card.locator("p.description").inner_text() == "Tags the frames of a video"
+    card.locator("a.name").click()
+    assert page.locator(".copy-line pre code").first.inner_text() == f"docker pull {hub.host}/video-tagger:latest"
+
+
 def test_all_tab_lists_by_name(hub, visit):
     page, _ = visit()
     page.goto(hub.url)
     assert page.locator("#tab-recent").get_attribute("aria-current") == "page"  # Recent is the default
     page.click("#tab-all")
     page.wait_for_url(f"{hub.url}/?tab=all")
-    assert card_names(page) == sorted(hub.push_order) == ["AudioSlicer", "HostileReadme", "ImageResizer", "TextEncoder"]
+    assert (
+        card_names(page)
+        == sorted(hub.push_order)
+        == ["AudioSlicer", "HostileReadme", "ImageResizer", "TextEncoder", "VideoTagger"]
+    )
 
 
 @pytest.mark.parametrize(
