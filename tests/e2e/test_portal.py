@@ -370,6 +370,11 @@ def test_search_is_kept_across_tabs_and_shown_as_text(hub, visit):
     assert card_names(page) == ["TextEncoder"] and page.input_value("input[name=q]") == "nlp"
     page.click("p.note a:text-is('clear')")
     assert card_names(page) == sorted(hub.push_order)
+    page.fill("input[name=q]", "   ")  # blanks only: the whole list, no "matching" line
+    page.press("input[name=q]", "Enter")
+    page.wait_for_load_state()
+    assert card_names(page) == sorted(hub.push_order) and page.locator("p.note").count() == 0
+    assert page.input_value("input[name=q]") == ""
     hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
     page.fill("input[name=q]", hostile)
     page.press("input[name=q]", "Enter")

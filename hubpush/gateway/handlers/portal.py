@@ -95,7 +95,7 @@ async def home(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     tab = "all" if request.query.get("tab") == "all" else "recent"
-    query = request.query.get("q", "")[:200]
+    query = " ".join(request.query.get("q", "").split())[:200]  # blanks only are no search
     entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), "name" if tab == "all" else "recent", query)
     page = paged(entries, page_number(request))
     return _render(hub, request, "list.html", tab=tab, q=query, page=page)
