@@ -462,6 +462,11 @@ def test_private_page_answers_like_a_missing_one(hub, visit):
     assert private_html.replace("secret-sauce", "REPO") == missing_html.replace("no-such-thing", "REPO")
     assert private.headers["content-security-policy"] == missing.headers["content-security-policy"]
     assert "SecretSauce" not in private_html
+    # with a trailing slash, each is sent to its page without it: a public one shows, the two others stay alike
+    for name, status in [("no-such-thing", 404), ("secret-sauce", 404), ("text-encoder", 200)]:
+        answer = page.goto(f"{hub.url}/executors/{name}/")
+        assert answer.status == status and page.url == f"{hub.url}/executors/{name}"
+        assert answer.request.redirected_from.url == f"{hub.url}/executors/{name}/"
     listing = page.request.get(f"{hub.url}/hubpush/v1/executors").json()
     assert "SecretSauce" not in str(listing)
 

@@ -106,6 +106,9 @@ async def executor_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     repository = request.match_info["repository"]
+    if repository.endswith("/") and is_repository_path(repository.rstrip("/")):
+        # the page without the slash, whether it exists or not: a redirect tells nothing about private names
+        raise web.HTTPPermanentRedirect(location=f"/executors/{repository.rstrip('/')}")
     entry = hub.index.get(repository)
     if entry is None or (entry.visibility is Visibility.PRIVATE and repository not in await owned_by_caller(hub, request)):
         return _locked(hub, request, repository)
