@@ -9,7 +9,10 @@
 #      docker-registry package - the same Distribution 2.8 code);
 #   3. hubpush/busybox:latest (busybox-static in a FROM scratch image);
 #   4. jinaai/jina:latest (+ hubpush/jina:local): pulled, or a local stand-in
-#      built from a debootstrap'ed Debian bookworm (Python 3.11) + pip jina.
+#      built from a debootstrap'ed Debian bookworm (Python 3.11) + pip jina;
+#   5. Debian's chromium (headless, for the portal's browser tests, driven by
+#      Playwright at /usr/bin/chromium) and the fonts its pages are drawn with
+#      (fonts-liberation, fonts-dejavu-core): the portal loads no web fonts.
 #
 # Environment:
 #   HUBPUSH_BOOTSTRAP_SKIP_JINA=1   skip step 4
@@ -508,6 +511,29 @@ ensure_jina() {
     SUMMARY+=("$JINA_IMAGE=$how ($(since "$t")s)")
 }
 
+# ------------------------------------------------------------- 5. chromium
+# Playwright drives this binary with executable_path; `playwright install` would
+# download a browser, which fails air-gapped. The fonts are chromium-common's
+# Recommends (fonts-liberation) and fontconfig's default (fonts-dejavu-core),
+# named so they come even where apt skips Recommends.
+CHROMIUM_PACKAGES=(chromium fonts-liberation fonts-dejavu-core)
+
+ensure_chromium() {
+    local t how p missing=0 ver
+    t=$(date +%s%N)
+    for p in "${CHROMIUM_PACKAGES[@]}"; do pkg_installed "$p" || missing=1; done
+    if [[ $missing == 0 ]]; then
+        how="present"
+    else
+        apt_install "${CHROMIUM_PACKAGES[@]}"
+        how="installed"
+    fi
+    [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing after installing chromium"
+    ver=$(dpkg-query -W -f='${Version}' chromium)
+    log "chromium $ver (/usr/bin/chromium): $how [$(since "$t")s]"
+    SUMMARY+=("chromium=$how ($(since "$t")s)")
+}
+
 # ------------------------------------------------------------------- main
 main() {
     [[ $(id -u) == 0 ]] || die "run as root (apt-get, dockerd)"
@@ -518,6 +544,7 @@ main() {
     ensure_registry
     ensure_busybox
     ensure_jina
+    ensure_chromium
     local IFS=';'
     printf '==> bootstrap done in %ss: %s\n' "$(since "$T0")" "${SUMMARY[*]}" | sed 's/;/; /g' >&2
 }

@@ -278,20 +278,25 @@ def hubpush_env(tmp_path, registry):
     return env
 
 
+def run_cli(environment: dict[str, str], *args: object, timeout: float = 600) -> CliResult:
+    """The real CLI in a subprocess, with exactly ``environment``."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "hubpush", *map(str, args)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
 @pytest.fixture
 def hubpush(hubpush_env):
     """Run the real CLI in a subprocess, as a user does: ``hubpush("push", path, env={...})``."""
 
     def run(*args: object, env: dict[str, str] | None = None, timeout: float = 600) -> CliResult:
-        completed = subprocess.run(
-            [sys.executable, "-m", "hubpush", *map(str, args)],
-            env={**hubpush_env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-        return CliResult(completed.returncode, completed.stdout, completed.stderr)
+        return run_cli({**hubpush_env, **(env or {})}, *args, timeout=timeout)
 
     return run
 

@@ -43,7 +43,9 @@ SECURITY_HEADERS = {
         "base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # not no-referrer: under it a browser sends "Origin: null" with the page's own unlock form,
+    # which the same-origin check must refuse; same-origin still sends nothing to other sites
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -93,7 +95,7 @@ async def home(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     tab = "all" if request.query.get("tab") == "all" else "recent"
-    query = request.query.get("q", "")[:200]
+    query = " ".join(request.query.get("q", "").split())[:200]  # blanks only are no search
     entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), "name" if tab == "all" else "recent", query)
     page = paged(entries, page_number(request))
     return _render(hub, request, "list.html", tab=tab, q=query, page=page)
@@ -104,6 +106,9 @@ async def executor_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     repository = request.match_info["repository"]
+    if repository.endswith("/") and is_repository_path(repository.rstrip("/")):
+        # the page without the slash, whether it exists or not: a redirect tells nothing about private names
+        raise web.HTTPPermanentRedirect(location=f"/executors/{repository.rstrip('/')}")
     entry = hub.index.get(repository)
     if entry is None or (entry.visibility is Visibility.PRIVATE and repository not in await owned_by_caller(hub, request)):
         return _locked(hub, request, repository)
