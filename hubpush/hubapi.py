@@ -70,9 +70,23 @@ def _field(data: dict[str, Any], key: str, kinds: type | tuple[type, ...], what:
     value = data.get(key)
     if value is None and default is not _REQUIRED:
         return default
-    if not isinstance(value, kinds):
+    if not isinstance(value, kinds) or (kinds is not bool and isinstance(value, bool) and bool not in _tuple(kinds)):
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be {_describe(kinds)}.")
+    if isinstance(value, str):
+        _check_text(value, key, what)
     return value
+
+
+def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _check_text(value: str, key: str, what: str) -> None:
+    """Text that is valid Unicode (JSON's "\\ud800" is not: it cannot be written as UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} is not valid UTF-8 text.") from None
 
 
 def _strings(data: dict[str, Any], key: str, what: str) -> list[str]:
@@ -80,6 +94,8 @@ def _strings(data: dict[str, Any], key: str, what: str) -> list[str]:
     value = _field(data, key, list, what, default=[])
     if not all(isinstance(item, str) for item in value):
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be a list of strings.")
+    for item in value:
+        _check_text(item, key, what)
     return list(value)
 
 

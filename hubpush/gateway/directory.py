@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from ..core.metadata import ExecutorMetadata, ReadmeRecord
 from ..core.names import repository_for_username
-from ..core.secrets import verify_secret
+from ..core.secrets import hash_secret, verify_secret
 from ..oci.client import RegistryClient
 from ..oci.metadata_store import MetadataStore
 
@@ -30,6 +30,8 @@ from ..oci.metadata_store import MetadataStore
 VERIFIED_TTL_SECONDS = 60.0
 _CACHE_MAX = 4096
 SECRET_CHECKS_AT_ONCE = 2
+#: a hash of no one's secret, checked for NAMEs that do not exist
+_DECOY_HASH = hash_secret("hubpush-decoy-" + "x" * 32)
 T = TypeVar("T")
 V = TypeVar("V")
 
@@ -169,6 +171,10 @@ class ExecutorDirectory:
         if path is None or not secret:
             return None
         metadata = await self.read(path)
-        if metadata is None or not await self.secret_matches(metadata, path, secret):
+        if metadata is None:
+            # as slow as a wrong secret, so the answer's timing does not tell which NAMEs exist
+            await self.in_cpu_pool(verify_secret, secret, _DECOY_HASH)
+            return None
+        if not await self.secret_matches(metadata, path, secret):
             return None
         return path

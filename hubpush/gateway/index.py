@@ -24,6 +24,7 @@ from ..core.names import METADATA_NAMESPACE
 from ..errors import HubpushError
 from ..hubapi import ListedExecutor
 from .directory import ExecutorDirectory
+from .portal.readme import ReadmeRenderer
 from .refusal import Refusal
 from .upstream import UpstreamRegistry
 
@@ -60,11 +61,13 @@ class Entry:
     protected_tags: tuple[str, ...]
     #: compressed bytes of the newest tag's image (config and layers); None when unknown
     size: int | None
-    readme: str
+    #: the README rendered and sanitized once, when the index read it, and its first paragraph
+    readme_html: str
+    readme_summary: str
     readme_truncated: bool = False
 
     @classmethod
-    def of(cls, repository: str, metadata: ExecutorMetadata, size: int | None, readme: str, truncated: bool) -> Entry:
+    def of(cls, repository: str, metadata: ExecutorMetadata, size: int | None, readme: tuple[str, str]) -> Entry:
         protected = set(metadata.protected_tags)
         tags = sorted(
             (TagView(tag, record.digest, record.pushed_at, tag in protected) for tag, record in metadata.tags.items()),
@@ -83,8 +86,9 @@ class Entry:
             tags=tuple(tags),
             protected_tags=tuple(metadata.protected_tags),
             size=size,
-            readme=readme,
-            readme_truncated=truncated,
+            readme_html=readme[0],
+            readme_summary=readme[1],
+            readme_truncated=metadata.readme is not None and metadata.readme.truncated,
         )
 
     def matches(self, query: str) -> bool:
@@ -121,6 +125,7 @@ class ExecutorIndex:
     directory: ExecutorDirectory
     registry: UpstreamRegistry
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    renderer: ReadmeRenderer = field(default_factory=ReadmeRenderer)
     _known: dict[str, _Known] = field(default_factory=dict)
     _sizes: dict[str, int | None] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -137,6 +142,7 @@ class ExecutorIndex:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await asyncio.to_thread(self.renderer.close)
 
     async def ready(self, timeout: float = 10.0) -> None:
         """Wait (bounded) for the first full build, so the first page after a start is complete."""
@@ -164,8 +170,8 @@ class ExecutorIndex:
         return [
             known.entry
             for known in self._known.values()
-            if known.entry.visibility is Visibility.PUBLIC or known.entry.repository in owned
-        ]
+            if known.entry.repository in owned or (known.entry.visibility is Visibility.PUBLIC and known.entry.tags)
+        ]  # an executor with no tag yet (a NAME reserved by a failed first publish) is listed for its owner only
 
     def repositories(self) -> list[str]:
         return sorted(self._known)
@@ -198,10 +204,9 @@ class ExecutorIndex:
         if metadata is None:
             self._known.pop(repository, None)
             return
-        readme = await self.directory.readme(repository, metadata)
+        rendered = await asyncio.to_thread(self.renderer.render, await self.directory.readme(repository, metadata))
         size = await self._size(repository, metadata)
-        truncated = metadata.readme is not None and metadata.readme.truncated
-        self._known[repository] = _Known(digest, Entry.of(repository, metadata, size, readme, truncated))
+        self._known[repository] = _Known(digest, Entry.of(repository, metadata, size, rendered))
 
     async def _size(self, repository: str, metadata: ExecutorMetadata) -> int | None:
         newest = max(metadata.tags.values(), key=lambda record: record.pushed_at, default=None)

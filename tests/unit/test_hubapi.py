@@ -89,3 +89,10 @@ def test_the_executor_listing_never_carries_the_secret_hash():
     assert back.metadata.secret_hash == "" and back.metadata.protected_tags == ["1.0"] and back.registry_tags == ["a", "b"]
     with pytest.raises(errors.MetadataCorruptError, match="hub/hello"):
         ExecutorListing.from_json({"name": "Hello"}, where="hub/hello")
+
+
+@pytest.mark.parametrize("change", [{"description": "hi \ud800"}, {"keywords": ["ok", "\udfff"]}, {"readme": "# \ud800"}])
+def test_text_that_cannot_be_utf8_is_refused(change):
+    body = {**PushCheck("Hello", False, [], [], None, "", False).to_json(), **change}
+    with pytest.raises(errors.MalformedMessageError, match="not valid UTF-8 text"):
+        PushCheck.from_json(body)

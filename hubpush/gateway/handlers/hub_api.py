@@ -39,7 +39,6 @@ from ..access import PUSH
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import basic_credentials, deny, identify
-from ..portal.readme import first_paragraph
 from ..refusal import Refusal
 from ..index import paged, sorted_entries
 from .portal import owned_by_caller, page_number
@@ -52,6 +51,8 @@ MAX_TAGS_PER_PUSH = 64
 #: hub API bodies are small JSON objects (a README at most 64 KiB): a bound and a deadline keep stalled
 #: uploads from holding memory
 MAX_BODY_BYTES = 256 << 10
+#: answers that may hold a caller's private executors: never stored by a shared cache
+PRIVATE_ANSWER = {"Cache-Control": "no-store", "Vary": "Authorization, Cookie", "X-Content-Type-Options": "nosniff"}
 BODY_SECONDS = 30
 
 
@@ -74,11 +75,11 @@ async def executor(request: web.Request) -> web.Response:
             f"No executor is visible at {hub.address(request)}/{repository}: it does not exist, "
             "or it is private and needs its secret (--secret)."
         )
-    readme = await hub.directory.readme(repository, metadata)
-    listing = ExecutorListing(
-        metadata, await hub.directory.tags(repository) or [], first_paragraph(readme), portal_url(hub, request, repository)
-    )
-    return web.json_response(listing.to_json())
+    await hub.index.refresh(repository)  # one small request when nothing changed; renders nothing here
+    entry = hub.index.get(repository)
+    summary = entry.readme_summary if entry else ""
+    listing = ExecutorListing(metadata, await hub.directory.tags(repository) or [], summary, portal_url(hub, request, repository))
+    return web.json_response(listing.to_json(), headers=PRIVATE_ANSWER)
 
 
 async def listing(request: web.Request) -> web.Response:
@@ -93,7 +94,7 @@ async def listing(request: web.Request) -> web.Response:
     page = paged(entries, page_number(request))
     address = hub.address(request)
     listed = [entry.listed(address, portal_url(hub, request, entry.repository)) for entry in page.items]
-    return web.json_response(ListingPage(listed, page.total, page.number, page.pages, sort, query).to_json())
+    return web.json_response(ListingPage(listed, page.total, page.number, page.pages, sort, query).to_json(), headers=PRIVATE_ANSWER)
 
 
 def portal_url(hub: Hub, request: web.Request, repository: str) -> str:

@@ -30,11 +30,13 @@ from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import identify
 from ..index import paged, sorted_entries
-from ..portal.readme import MAX_README_BYTES, render_readme
+from ..portal.readme import MAX_README_BYTES
 
 UNLOCK_SECONDS = 600
 UNLOCK_COOKIE = "hubpush_unlocked"
 CSRF_COOKIE = "hubpush_csrf"
+#: how long an unlock form stays valid after the page was served
+CSRF_SECONDS = 3600
 #: at most this many private executors unlocked in one browser at once
 MAX_UNLOCKED = 16
 SECURITY_HEADERS = {
@@ -124,7 +126,7 @@ async def executor_page(request: web.Request) -> web.Response:
     pending = [tag for tag in entry.protected_tags if tag not in {view.name for view in entry.tags}]
     return _render(
         hub, request, "executor.html", e=entry, q="", tab="", pull_lines=lines, pending_protected=pending,
-        readme_html=render_readme(entry.readme) if entry.readme else "", readme_cap=MAX_README_BYTES,
+        readme_html=entry.readme_html, readme_cap=MAX_README_BYTES,
     )  # fmt: skip
 
 
@@ -136,7 +138,7 @@ async def unlock(request: web.Request) -> web.Response:
         return _locked(hub, request, repository)
     form = await request.post()
     nonce = request.cookies.get(CSRF_COOKIE, "")
-    if not nonce or not hub.signer.check(f"hubpush-csrf\0{nonce}", str(form.get("csrf", ""))) or not _same_origin(hub, request):
+    if not _csrf_valid(hub, nonce, str(form.get("csrf", ""))) or not _same_origin(hub, request):
         raise web.HTTPForbidden(text="This form is stale or was not sent from this hub's page; reload the page and try again.")
     proven = await hub.directory.prove(str(form.get("name", ""))[:200], str(form.get("secret", ""))[:200])
     if proven != repository:
@@ -166,7 +168,9 @@ async def static(request: web.Request) -> web.Response:
 # --- helpers ---------------------------------------------------------------------------
 def _render(hub: Hub, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     html = _templates.get_template(template).render(hub_address=hub.address(request), **context)
-    return web.Response(text=html, status=status, content_type="text/html", headers=SECURITY_HEADERS)
+    # "replace": text that cannot be UTF-8 (a lone surrogate) costs a character, never the page
+    body = html.encode("utf-8", "replace")
+    return web.Response(body=body, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
 def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = False) -> web.Response:
@@ -174,10 +178,23 @@ def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = F
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
     response = _render(
         hub, request, "locked.html", status=404, repository=repository, unlock=is_repository_path(repository), q="", tab="",
-        csrf=hub.signer.sign(f"hubpush-csrf\0{nonce}"), unlock_minutes=UNLOCK_SECONDS // 60, failed=failed,
+        csrf=_csrf_token(hub, nonce), unlock_minutes=UNLOCK_SECONDS // 60, failed=failed,
     )  # fmt: skip
     response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
     return response
+
+
+def _csrf_token(hub: Hub, nonce: str, now: float | None = None) -> str:
+    """The unlock form's token: bound to this browser's nonce cookie, and valid for CSRF_SECONDS."""
+    issued = str(int(time.time() if now is None else now))
+    return f"{issued}.{hub.signer.sign(f'hubpush-csrf{chr(0)}{nonce}{chr(0)}{issued}')}"
+
+
+def _csrf_valid(hub: Hub, nonce: str, token: str) -> bool:
+    issued, _, signature = token.partition(".")
+    if not nonce or not issued.isdigit() or not 0 <= time.time() - int(issued) <= CSRF_SECONDS:
+        return False
+    return hub.signer.check(f"hubpush-csrf{chr(0)}{nonce}{chr(0)}{issued}", signature)
 
 
 def _same_origin(hub: Hub, request: web.Request) -> bool:

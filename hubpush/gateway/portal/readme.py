@@ -10,6 +10,11 @@ still could not run.
 
 from __future__ import annotations
 
+import html
+import multiprocessing
+import multiprocessing.pool
+import threading
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -25,11 +30,14 @@ _TAGS = {
 }  # fmt: skip
 _ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    # no src: the CSP would block other sites' images anyway, and same-origin ones would turn every
+    # page view into requests to the hub; browsers show the alt text instead
+    "img": {"alt", "title", "width", "height"},
     "td": {"align"},
     "th": {"align"},
-    "code": {"class"},
 }
+#: how long one README may take to render before it is shown as plain text
+RENDER_SECONDS = 2.0
 _renderer = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
 
 
@@ -59,3 +67,49 @@ def first_paragraph(markdown: str, limit: int = 300) -> str:
             if text:
                 return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
     return ""
+
+
+def render_for_portal(markdown: str) -> tuple[str, str]:
+    """The sanitized HTML and the first paragraph, in one go (what a render worker returns)."""
+    return render_readme(markdown), first_paragraph(markdown)
+
+
+def plain_fallback(markdown: str) -> tuple[str, str]:
+    """What the portal shows for a README that took too long to render: the text itself, escaped."""
+    return f'<pre class="readme-text">{html.escape(markdown)}</pre>', ""
+
+
+class ReadmeRenderer:
+    """Renders READMEs in a separate process, each within a time budget.
+
+    Markdown parsing is pure Python and some 64 KiB inputs take seconds (``"[_" * 32760``):
+    run in the gateway itself, one such README would stall every request it serves. Here a
+    render that overruns ends its worker, and the README is shown as escaped text instead.
+    Renders happen once per pushed README (the index keeps the result), never per page view.
+    """
+
+    def __init__(self, budget_seconds: float = RENDER_SECONDS) -> None:
+        self.budget_seconds = budget_seconds
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._lock = threading.Lock()  # one render at a time: the pool has one worker
+
+    def render(self, markdown: str) -> tuple[str, str]:
+        """Blocking: call from a worker thread (``asyncio.to_thread``)."""
+        if not markdown:
+            return "", ""
+        with self._lock:
+            if self._pool is None:
+                self._pool = multiprocessing.get_context("spawn").Pool(processes=1, maxtasksperchild=500)
+            pending = self._pool.apply_async(render_for_portal, (markdown,))
+            try:
+                return pending.get(timeout=self.budget_seconds)
+            except multiprocessing.TimeoutError:
+                self._pool.terminate()  # the only way to stop a render that runs away
+                self._pool = None
+                return plain_fallback(markdown)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool = None

@@ -180,3 +180,61 @@ def test_static_files_and_pages_carry_no_external_references(hub, executors):
         assert not re.search(r"(src|href)=\"(https?:)?//", response.text), path
         assert "@import" not in response.text and "url(http" not in response.text
     assert requests.get(f"{hub.url}/static/../app.py", timeout=10).status_code == 404
+
+
+# --- found by the outsider review of the portal ---------------------------------------------------
+def _publish_metadata_only(hub, name: str, readme: str = "", **fields) -> tuple[str, str]:
+    """A first publish through the hub API alone, as any client may send it: no image, no tag."""
+    import base64
+    import secrets as _secrets
+
+    from hubpush.core.names import repository_for
+
+    secret = _secrets.token_urlsafe(32)
+    body = {"name": name, "is_update": False, "tags": [], "protected_tags": [], "visibility": "public",
+            "description": fields.pop("description", ""), "dry_run": False, **fields}  # fmt: skip
+    if readme:
+        body.update(readme=readme, readme_truncated=False)
+    repository = repository_for(name)
+    auth = "Basic " + base64.b64encode(f"{name}:{secret}".encode()).decode()
+    answer = requests.post(f"{hub.url}/hubpush/v1/executors/{repository}/push", json=body, headers={"Authorization": auth}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return repository, secret
+
+
+def test_a_readme_that_is_slow_to_render_never_stalls_the_gateway(hub):
+    import threading
+
+    pushing = threading.Thread(target=_publish_metadata_only, args=(hub, "SlowReadme", "[_" * 32760))
+    pushing.start()
+    slowest = 0.0
+    while pushing.is_alive():
+        started = time.perf_counter()
+        assert requests.get(f"{hub.url}/hubpush/v1/info", timeout=10).ok
+        slowest = max(slowest, time.perf_counter() - started)
+        time.sleep(0.05)
+    pushing.join()
+    assert slowest < 0.5, f"the gateway stalled for {slowest:.1f} s while a README rendered"
+    page = requests.get(f"{hub.url}/executors/slow-readme", timeout=10)
+    assert page.status_code == 200 and 'class="readme-text"' in page.text  # shown as escaped text
+    started = time.perf_counter()
+    requests.get(f"{hub.url}/executors/slow-readme", timeout=10)
+    assert time.perf_counter() - started < 0.5  # rendered once, served from the index
+
+
+def test_text_that_is_not_valid_unicode_is_refused_and_never_breaks_a_page(hub):
+    raw = '{"name": "SurrogateKw", "is_update": false, "tags": [], "protected_tags": [], "visibility": "public", "description": "hi \\ud800", "dry_run": false}'
+    answer = requests.post(
+        f"{hub.url}/hubpush/v1/executors/surrogate-kw/push", data=raw, headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert answer.status_code == 400 and "not valid UTF-8 text" in answer.json()["errors"][0]["message"]
+    assert requests.get(f"{hub.url}/", timeout=10).status_code == 200
+
+
+def test_readme_images_make_no_requests_and_executors_without_tags_stay_unlisted(hub):
+    repository, _ = _publish_metadata_only(hub, "ImageReadme", '# Pics\n\n<img src="/hubpush/v1/executors/x" alt="a chart">\n')
+    page = requests.get(f"{hub.url}/executors/{repository}", timeout=10).text
+    assert 'alt="a chart"' in page and "/hubpush/v1/executors/x" not in page
+    assert "ImageReadme" not in str(listing(hub, sort="name"))  # no tag yet: nothing to pull
+    response = requests.get(f"{hub.url}/hubpush/v1/executors", timeout=10)
+    assert response.headers["Cache-Control"] == "no-store" and "Cookie" in response.headers["Vary"]

@@ -15,7 +15,7 @@ def entry(number: int) -> Entry:
     stamp = f"2026-12-02T10:{number // 60:02d}:{number % 60:02d}Z"
     return Entry(
         repository=f"exec-{number:03d}", name=f"Exec{number:03d}", description="", keywords=(), visibility=Visibility.PUBLIC,
-        created_at=stamp, last_push=stamp, tags=(), protected_tags=(), size=None, readme="",
+        created_at=stamp, last_push=stamp, tags=(), protected_tags=(), size=None, readme_html="", readme_summary="",
     )  # fmt: skip
 
 
