@@ -20,6 +20,7 @@ from ... import __version__
 from ...core.metadata import ExecutorMetadata, Presentation, new_metadata, presented, updated_metadata, utc_now
 from ...core.names import is_metadata_path, is_repository_path, repository_for_username
 from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
+from ...core.readme_text import first_paragraph
 from ...core.secrets import hash_secret
 from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
 from ...hubapi import (
@@ -34,12 +35,12 @@ from ...hubapi import (
     PushAnswer,
     PushCheck,
     RestorePoint,
+    portal_path,
 )
 from ..access import PUSH
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import basic_credentials, deny, identify
-from ..portal.readme import first_paragraph
 from ..refusal import Refusal
 from ..index import paged, sorted_entries
 from .portal import owned_by_caller, page_number
@@ -97,7 +98,7 @@ async def listing(request: web.Request) -> web.Response:
 
 
 def portal_url(hub: Hub, request: web.Request, repository: str) -> str:
-    return f"{hub.public_base(request)}/executors/{repository}"
+    return f"{hub.public_base(request)}{portal_path(repository)}"
 
 
 async def begin_push(request: web.Request) -> web.Response:

@@ -11,8 +11,8 @@ still could not run.
 from __future__ import annotations
 
 import nh3
-from markdown_it import MarkdownIt
 
+from ...core.readme_text import MARKDOWN, first_paragraph
 from ...hubapi import MAX_README_BYTES
 
 __all__ = ["MAX_README_BYTES", "first_paragraph", "render_readme"]
@@ -30,12 +30,11 @@ _ATTRIBUTES = {
     "th": {"align"},
     "code": {"class"},
 }
-_renderer = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
 
 
 def render_readme(markdown: str) -> str:
     """Sanitized HTML for ``markdown``."""
-    html = _renderer.render(markdown)
+    html = MARKDOWN.render(markdown)
     return nh3.clean(
         html,
         tags=_TAGS,
@@ -44,18 +43,3 @@ def render_readme(markdown: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-
-
-def first_paragraph(markdown: str, limit: int = 300) -> str:
-    """The README's first paragraph of prose as plain text (for ``hubpush show`` and listings)."""
-    tokens = _renderer.parse(markdown)
-    for index, token in enumerate(tokens):
-        if token.type == "paragraph_open" and index + 1 < len(tokens):
-            inline = tokens[index + 1]
-            parts = [" " if child.type in ("softbreak", "hardbreak") else child.content for child in inline.children or []
-                     if child.type in ("text", "code_inline", "softbreak", "hardbreak")]  # fmt: skip
-            text = "".join(parts)
-            text = " ".join(text.split())
-            if text:
-                return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-    return ""
