@@ -65,28 +65,33 @@ def names(listing: dict) -> list[str]:
     return [item["name"] for item in listing["executors"]]
 
 
+class Executors(dict[str, Published]):
+    """A module's executors by role, the CLI that published them, and the word only they carry."""
+
+    def __init__(self, tmp_path_factory, address: str) -> None:
+        super().__init__()
+        self.cli = Cli(tmp_path_factory.mktemp("list"), address)
+        self.word = f"w{uuid.uuid4().hex[:10]}"
+
+    def __getattr__(self, role: str) -> Published:
+        return self[role]
+
+
 # --- through a hub gateway ------------------------------------------------------------------
-@dataclass
-class HubExecutors:
-    cli: Cli
-    word: str
-    first: Published  # public, README, keywords, a protected tag; pushed first
-    second: Published  # public, keywords; pushed last, in human mode
-    private: Published
-
-
 @pytest.fixture(scope="module")
-def on_hub(gateway, tmp_path_factory) -> HubExecutors:
-    cli = Cli(tmp_path_factory.mktemp("list-hub"), gateway.address)
-    word = f"w{uuid.uuid4().hex[:10]}"
-    first = cli.publish(
+def on_hub(gateway, tmp_path_factory) -> Executors:
+    """first: public, README, keywords, a protected tag, pushed first; second: public, keywords,
+    pushed last in human mode; and a private one."""
+    found = Executors(tmp_path_factory, gateway.address)
+    cli, word = found.cli, found.word
+    found["first"] = cli.publish(
         "Aa", "-t", "latest", "--protected-tag", "v1", description=f"{word} encoder of images",
         files={"README.md": README, "manifest.yml": "keywords: [vision, encoder]\n"},
     )  # fmt: skip
-    private = cli.publish("Mm", "--private", description=f"{word} private one")
+    found["private"] = cli.publish("Mm", "--private", description=f"{word} private one")
     time.sleep(1.1)  # push times have one-second resolution: the last push is strictly the newest
-    second = cli.publish("Zz", description=f"{word} splitter", files={"manifest.yml": f"keywords: [nlp, {word}kw]\n"}, human=True)
-    return HubExecutors(cli, word, first, second, private)
+    found["second"] = cli.publish("Zz", description=f"{word} splitter", files={"manifest.yml": f"keywords: [nlp, {word}kw]\n"}, human=True)
+    return found
 
 
 def test_list_through_the_hub_by_name_and_recent_without_the_private_one(on_hub, gateway):
@@ -147,23 +152,15 @@ def test_push_through_the_hub_prints_the_portal_url(on_hub, gateway):
 
 
 # --- on a bare registry ----------------------------------------------------------------------
-@dataclass
-class RegistryExecutors:
-    cli: Cli
-    word: str
-    public: Published
-    private: Published
-
-
 @pytest.fixture(scope="module")
-def on_registry(registry, tmp_path_factory) -> RegistryExecutors:
-    cli = Cli(tmp_path_factory.mktemp("list-registry"), registry.address)
-    word = f"w{uuid.uuid4().hex[:10]}"
-    public = cli.publish(
-        "Bare", "--protected-tag", "1.0", description=f"{word} bare one", files={"README.md": README, "manifest.yml": "keywords: [bare]\n"}
-    )
-    private = cli.publish("Hidden", "--private", description=f"{word} hidden one")
-    return RegistryExecutors(cli, word, public, private)
+def on_registry(registry, tmp_path_factory) -> Executors:
+    found = Executors(tmp_path_factory, registry.address)
+    found["public"] = found.cli.publish(
+        "Bare", "--protected-tag", "1.0", description=f"{found.word} bare one",
+        files={"README.md": README, "manifest.yml": "keywords: [bare]\n"},
+    )  # fmt: skip
+    found["private"] = found.cli.publish("Hidden", "--private", description=f"{found.word} hidden one")
+    return found
 
 
 def test_list_on_a_bare_registry_reads_the_catalog_and_lists_only_public_ones(on_registry, registry):
