@@ -74,7 +74,10 @@ class Executors(dict[str, Published]):
         self.word = f"w{uuid.uuid4().hex[:10]}"
 
     def __getattr__(self, role: str) -> Published:
-        return self[role]
+        try:
+            return self[role]
+        except KeyError:
+            raise AttributeError(role) from None
 
 
 # --- through a hub gateway ------------------------------------------------------------------
