@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .core.catalog import last_push, tag_views
 from .core.metadata import ExecutorMetadata, Visibility
 from .errors import MalformedMessageError
 
@@ -42,6 +43,11 @@ MAX_KEYWORD_LENGTH = 64
 def executor_path(repository: str) -> str:
     """``GET``: an executor as the hub shows it. ``repository`` is the full path, namespace included."""
     return f"{EXECUTORS_PATH}/{repository}"
+
+
+def portal_path(repository: str) -> str:
+    """The executor's page on the hub's portal (the portal itself is at ``/``)."""
+    return f"/executors/{repository}"
 
 
 def push_path(repository: str) -> str:
@@ -310,6 +316,16 @@ class ListedExecutor:
             "last_push": self.last_push, "tags": self.tags, "protected_tags": self.protected_tags, "size": self.size,
             "portal_url": self.portal_url,
         }  # fmt: skip
+
+    @classmethod
+    def of(cls, path: str, metadata: ExecutorMetadata, *, image: str, size: int | None, portal_url: str = "") -> ListedExecutor:
+        """Executor ``path`` (its repository path, namespace included) listed from its metadata."""
+        return cls(
+            name=metadata.name, repository=path, image=image, description=metadata.description,
+            keywords=list(metadata.keywords), visibility=metadata.visibility, created_at=metadata.created_at,
+            last_push=last_push(metadata), tags=[view.to_json() for view in tag_views(metadata)],
+            protected_tags=list(metadata.protected_tags), size=size, portal_url=portal_url,
+        )  # fmt: skip
 
     @classmethod
     def from_json(cls, data: object) -> ListedExecutor:

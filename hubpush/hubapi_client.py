@@ -15,14 +15,17 @@ import requests
 from .errors import HubpushError, RegistryError, all_error_classes
 from .hubapi import (
     INFO_PATH,
+    LISTING_PATH,
     PUBLISHER_TOKEN_HEADER,
     ExecutorListing,
     HubInfo,
+    ListingPage,
     PushAnswer,
     PushCheck,
     RestorePoint,
     abort_path,
     executor_path,
+    portal_path,
     push_path,
 )
 from .oci.client import RegistryClient
@@ -81,6 +84,15 @@ class HubApiClient:
         )
         found = self._answer(response, f"show {repository}")
         return ExecutorListing.from_json(found, where=f"{self.registry.location}/{repository}")
+
+    def listing(self, *, sort: str, query: str, page: int) -> ListingPage:
+        """One page of the executors the hub lists to an anonymous caller (public ones)."""
+        response = self.registry.send("GET", LISTING_PATH, params={"sort": sort, "q": query, "page": str(page)})
+        return ListingPage.from_json(self._answer(response, "list its executors"))
+
+    def portal_url(self, repository: str = "") -> str:
+        """The hub's portal as the CLI reaches the gateway (``repository``: that executor's page)."""
+        return f"{self.registry.base_url}{portal_path(self.registry.qualified(repository))}" if repository else f"{self.registry.base_url}/"
 
     def _answer(self, response: requests.Response, what: str) -> dict[str, Any]:
         try:

@@ -12,6 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import DEFAULT_REGISTRY
+from ..core.catalog import human_size, human_time
+from ..listing import ExecutorList
 from ..publish import PushResult
 from ..pull import PullResult
 from ..show import ExecutorView
@@ -95,6 +97,8 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
     title = "Published" if result.first_publish else "Updated"
     out.print(Panel(table, title=Text(f"{title} {result.name}"), expand=False))
     out.print(usage)
+    if result.portal_url:
+        out.print(Text.assemble(("Portal: ", "bold"), result.portal_url), highlight=False)
     for warning in result.warnings:
         err.print(Text.assemble(("Warning: ", "yellow"), warning))
 
@@ -121,6 +125,12 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
     out.print(Text.assemble((meta.name, "bold"), f"  {data['repository']}  ({meta.visibility.value})"))
     if meta.description:
         out.print(Text(meta.description))
+    if view.readme_summary:
+        out.print(Text(view.readme_summary, style="italic"))
+    if meta.keywords:
+        out.print(Text.assemble(("Keywords: ", "bold"), ", ".join(meta.keywords)))
+    if view.portal_url:
+        out.print(Text.assemble(("Portal: ", "bold"), view.portal_url), highlight=False)
     table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
     for tag, record in sorted(meta.tags.items()):
         table.add_row(Text(tag), Text(record.digest), Text(record.pushed_at), "yes" if tag in meta.protected_tags else "")
@@ -128,6 +138,44 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
     untracked = sorted(set(view.registry_tags) - set(meta.tags))
     if untracked:
         out.print(Text.assemble(("Tags in the registry that hubpush did not push: ", "yellow"), ", ".join(untracked)))
+
+
+#: tags a listing row names before "+N more"
+LISTED_TAGS = 4
+
+
+def render_list(listing: ExecutorList, out: Console, err: Console, *, as_json: bool) -> None:
+    """``hubpush list``: one row per executor (stdout), then the page and the notes (stderr)."""
+    if as_json:
+        emit_json(listing.to_dict())
+        return
+    page = listing.page
+    table = Table("NAME", "VISIBILITY", "LAST PUSH", "TAGS", "SIZE", "DESCRIPTION")
+    marked = False
+    for item in page.executors:
+        names = [f"{tag['tag']}*" if tag.get("protected") else str(tag["tag"]) for tag in item.tags[:LISTED_TAGS]]
+        marked = marked or any(name.endswith("*") for name in names)
+        more = len(item.tags) - LISTED_TAGS
+        tags = ", ".join(names) + (f" +{more} more" if more > 0 else "")
+        table.add_row(
+            Text(item.name), Text(item.visibility.value), Text(human_time(item.last_push)), Text(tags or "(none)"),
+            Text(human_size(item.size)), Text(item.description),
+        )  # fmt: skip
+    where = "the hub" if listing.hub else "the registry"
+    searched = f" matching {page.query!r}" if page.query else ""
+    if not page.executors:
+        out.print(Text(f"No executors{searched} at {listing.registry}."))
+    else:
+        out.print(table)
+        summary = f"{page.total} executor{'s' if page.total != 1 else ''}{searched} at {where} {listing.registry}"
+        summary += f", page {page.page} of {page.pages}" if page.pages > 1 else ""
+        if page.page < page.pages:
+            summary += f" (next: --page {page.page + 1})"
+        out.print(Text(summary + "." + ("  * protected tag" if marked else "")), highlight=False)
+    if listing.portal_url:
+        out.print(Text.assemble(("Portal: ", "bold"), listing.portal_url), highlight=False)
+    for note in listing.notes:
+        err.print(Text.assemble(("Note: ", "yellow"), note), highlight=False)
 
 
 def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:

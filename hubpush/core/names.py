@@ -111,3 +111,16 @@ def repository_for_username(username: str) -> str | None:
     except InvalidExecutorNameError:
         return None
     return f"{namespace}/{repository}" if namespace else repository
+
+
+def executor_paths(catalog: list[str]) -> list[str]:
+    """The executors in a registry catalog: the repositories that have a metadata repository,
+    ``[ns/]hubpush-meta/REPO`` -> ``[ns/]REPO``."""
+    found = []
+    for name in catalog:
+        parts = name.split("/")
+        if METADATA_NAMESPACE in parts[:-1]:
+            at = parts.index(METADATA_NAMESPACE)
+            if at == len(parts) - 2:
+                found.append("/".join(parts[:at] + parts[at + 1 :]))
+    return found

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import hashlib
 import time
 import weakref
@@ -126,22 +125,7 @@ class ExecutorDirectory:
     async def image_size(self, path: str, digest: str) -> int | None:
         """Compressed bytes of the image at ``digest``: config and layers (for an index, its first image)."""
         client, repository = self._at(path)
-
-        def size() -> int | None:
-            manifest = client.get_manifest(repository, digest)
-            if manifest is None:
-                return None
-            document = json.loads(manifest.raw)
-            if document.get("manifests"):
-                manifest = client.get_manifest(repository, document["manifests"][0]["digest"])
-                document = json.loads(manifest.raw) if manifest else {}
-            parts = [document.get("config") or {}, *(document.get("layers") or [])]
-            return sum(int(part.get("size", 0)) for part in parts) if parts[1:] or parts[0] else None
-
-        try:
-            return await asyncio.to_thread(size)
-        except (ValueError, TypeError, KeyError):
-            return None
+        return await asyncio.to_thread(client.image_size, repository, digest)
 
     async def tags(self, path: str) -> list[str] | None:
         client, repository = self._at(path)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 
+from ..core.catalog import PAGE_SIZE, Page, TagView, last_push, matches, paged, sorted_listing, tag_views
 from ..core.metadata import ExecutorMetadata, Visibility
-from ..core.names import METADATA_NAMESPACE
+from ..core.names import executor_paths
 from ..errors import HubpushError
 from ..hubapi import ListedExecutor
 from .directory import ExecutorDirectory
@@ -30,19 +30,11 @@ from .upstream import UpstreamRegistry
 
 log = logging.getLogger("hubpush.gateway.index")
 
-#: executors on one page of the portal or the listing
-PAGE_SIZE = 50
+__all__ = ["PAGE_SIZE", "Entry", "ExecutorIndex", "Page", "TagView", "paged", "sorted_entries"]
+
 #: how often the index looks for pushes that other gateway replicas handled
 DEFAULT_REFRESH_SECONDS = 15.0
 _AT_ONCE = 8
-
-
-@dataclass(frozen=True)
-class TagView:
-    name: str
-    digest: str
-    pushed_at: str
-    protected: bool
 
 
 @dataclass(frozen=True)
@@ -68,13 +60,6 @@ class Entry:
 
     @classmethod
     def of(cls, repository: str, metadata: ExecutorMetadata, size: int | None, readme: tuple[str, str]) -> Entry:
-        protected = set(metadata.protected_tags)
-        tags = sorted(
-            (TagView(tag, record.digest, record.pushed_at, tag in protected) for tag, record in metadata.tags.items()),
-            key=lambda view: (view.pushed_at, view.name),
-            reverse=True,
-        )
-        last_push = tags[0].pushed_at if tags else metadata.updated_at
         return cls(
             repository=repository,
             name=metadata.name,
@@ -82,8 +67,8 @@ class Entry:
             keywords=tuple(metadata.keywords),
             visibility=metadata.visibility,
             created_at=metadata.created_at,
-            last_push=last_push,
-            tags=tuple(tags),
+            last_push=last_push(metadata),
+            tags=tuple(tag_views(metadata)),
             protected_tags=tuple(metadata.protected_tags),
             size=size,
             readme_html=readme[0],
@@ -93,8 +78,7 @@ class Entry:
 
     def matches(self, query: str) -> bool:
         """Every word of ``query`` appears in the name, the description or a keyword (case-insensitive)."""
-        haystack = " ".join([self.name, self.repository, self.description, *self.keywords]).casefold()
-        return all(word in haystack for word in query.casefold().split())
+        return matches(self, query)
 
     def listed(self, address: str, portal_url: str) -> ListedExecutor:
         """This entry as the hub API lists it."""
@@ -107,7 +91,7 @@ class Entry:
             visibility=self.visibility,
             created_at=self.created_at,
             last_push=self.last_push,
-            tags=[{"tag": t.name, "digest": t.digest, "pushed_at": t.pushed_at, "protected": t.protected} for t in self.tags],
+            tags=[view.to_json() for view in self.tags],
             protected_tags=list(self.protected_tags),
             size=self.size,
             portal_url=portal_url,
@@ -218,34 +202,9 @@ class ExecutorIndex:
 
     async def _executor_repositories(self) -> list[str]:
         """Executors are the repositories that have a metadata repository: ``[ns/]hubpush-meta/REPO`` -> ``[ns/]REPO``."""
-        found = []
-        for name in await self.registry.catalog():
-            parts = name.split("/")
-            if METADATA_NAMESPACE in parts[:-1]:
-                at = parts.index(METADATA_NAMESPACE)
-                if at == len(parts) - 2:
-                    found.append("/".join(parts[:at] + parts[at + 1 :]))
-        return found
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Entry]
-    number: int
-    pages: int
-    total: int
+        return executor_paths(await self.registry.catalog())
 
 
 def sorted_entries(entries: list[Entry], sort: str, query: str) -> list[Entry]:
-    """Search, then order: ``recent`` newest push first, ``name`` alphabetically."""
-    found = [entry for entry in entries if entry.matches(query)] if query.strip() else list(entries)
-    if sort == "recent":
-        return sorted(found, key=lambda entry: (entry.last_push, entry.name.casefold()), reverse=True)
-    return sorted(found, key=lambda entry: (entry.name.casefold(), entry.repository))
-
-
-def paged(entries: list[Entry], number: int) -> Page:
-    pages = max(1, math.ceil(len(entries) / PAGE_SIZE))
-    number = min(max(1, number), pages)
-    start = (number - 1) * PAGE_SIZE
-    return Page(entries[start : start + PAGE_SIZE], number, pages, len(entries))
+    """Search, then order (:func:`hubpush.core.catalog.sorted_listing`)."""
+    return sorted_listing(entries, sort, query)

@@ -8,6 +8,7 @@ OCI registry; registry 2.8 (no referrers API) is the baseline.
 from __future__ import annotations
 
 import copy
+import json
 from urllib.parse import urljoin
 
 import requests
@@ -158,6 +159,39 @@ class RegistryClient:
             tags.extend(response.json().get("tags") or [])
             url = response.links.get("next", {}).get("url", "")
         return tags
+
+    def catalog(self) -> list[str]:
+        """Every repository the registry holds (full paths, whatever the namespace), page by page."""
+        names: list[str] = []
+        url = "/v2/_catalog?n=1000"
+        while url:
+            response = self._request("GET", url)
+            if response.status_code in (404, 405):
+                raise RegistryError(
+                    f"The registry at {self.host} does not list its repositories (no catalog API, HTTP {response.status_code}), "
+                    "so hubpush cannot list its executors; run the hub gateway in front of it ('hubpush hub up')."
+                )
+            if response.status_code != 200:
+                raise self._fail(response, "list its repositories")
+            names.extend(response.json().get("repositories") or [])
+            url = response.links.get("next", {}).get("url", "")
+        return names
+
+    def image_size(self, repository: str, digest: str) -> int | None:
+        """Compressed bytes of the image at ``digest``: config and layers (for an index, its first image).
+        None when the registry does not hold it or its manifest cannot be read."""
+        try:
+            manifest = self.get_manifest(repository, digest)
+            if manifest is None:
+                return None
+            document = json.loads(manifest.raw)
+            if document.get("manifests"):
+                manifest = self.get_manifest(repository, document["manifests"][0]["digest"])
+                document = json.loads(manifest.raw) if manifest else {}
+            parts = [document.get("config") or {}, *(document.get("layers") or [])]
+            return sum(int(part.get("size", 0)) for part in parts) if parts[1:] or parts[0] else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest at ``reference`` (tag or digest) exactly as stored, or None when there is none."""

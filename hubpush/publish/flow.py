@@ -143,6 +143,7 @@ class PushFlow:
             warnings=[*plan.warnings, *outcome.warnings],
             registry_host=self.backend.registry.host,
             username=self.backend.registry.qualified(verdict.name),
+            portal_url=outcome.portal_url,
         )
 
 

@@ -74,7 +74,7 @@ class HubGatewayBackend:
 
     def outcome(self, plan: PushPlan, verdict: Verdict, secret: str) -> Outcome:
         now = self.hub.executor(plan.repository, verdict.name, secret).metadata
-        return Outcome(visibility=now.visibility, protected_tags=list(now.protected_tags))
+        return Outcome(visibility=now.visibility, protected_tags=list(now.protected_tags), portal_url=self.hub.portal_url(plan.repository))
 
     def _begin(self, plan: PushPlan, name: str, secret: str | None, *, dry_run: bool) -> PushAnswer:
         request = plan.request

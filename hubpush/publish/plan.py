@@ -107,6 +107,8 @@ class PushResult:
     #: the registry's host and the executor's registry user name (for ``docker login``); not in the JSON
     registry_host: str = ""
     username: str = ""
+    #: the executor's page on the hub's portal, when it was pushed through a hub ("" otherwise)
+    portal_url: str = ""
 
     def to_dict(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -119,7 +121,9 @@ class PushResult:
             "image_references": self.image_references,
             "first_publish": self.first_publish,
             "warnings": self.warnings,
+            "portal_url": self.portal_url,
         }
         if self.secret is not None:
             data["secret"] = self.secret
+
         return data

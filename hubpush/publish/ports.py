@@ -101,6 +101,8 @@ class Outcome:
     visibility: Visibility
     protected_tags: list[str]
     warnings: list[str] = field(default_factory=list)
+    #: the executor's page on the hub's portal ("" on a bare registry)
+    portal_url: str = ""
 
 
 class PushBackend(Protocol):

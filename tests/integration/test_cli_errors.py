@@ -69,7 +69,8 @@ def test_json_success_is_exactly_one_object_and_nothing_else(hubpush, make_execu
     assert len(result.stdout.strip().splitlines()) == 1 and result.stderr == ""
     data = result.json
     assert set(data) == {"name", "repository", "secret", "visibility", "tags", "protected_tags", "digest",
-                         "image_references", "first_publish", "warnings"}  # fmt: skip
+                         "image_references", "first_publish", "warnings", "portal_url"}  # fmt: skip
+    assert data["portal_url"] == ""  # a bare registry has no portal
     assert data["tags"] == ["v1", "v1-lts"] and data["protected_tags"] == ["v1-lts"]
     update = hubpush("push", "--json", folder, "--force-update", name, "-t", "v2")
     assert update.exit_code == 0 and "secret" not in update.json

@@ -13,13 +13,18 @@ from hubpush.hubapi import (
     SERVICE,
     ExecutorListing,
     HubInfo,
+    ListedExecutor,
+    ListingPage,
     PushAnswer,
     PushCheck,
     RestorePoint,
     abort_path,
     executor_path,
+    portal_path,
     push_path,
 )
+from hubpush.hubapi_client import HubApiClient
+from hubpush.oci.client import RegistryClient
 
 
 def test_paths_and_service_name():
@@ -27,6 +32,26 @@ def test_paths_and_service_name():
     assert executor_path("team/hello") == "/hubpush/v1/executors/team/hello"
     assert push_path("hello") == "/hubpush/v1/executors/hello/push"
     assert abort_path("hello") == "/hubpush/v1/executors/hello/abort"
+    assert portal_path("team/hello") == "/executors/team/hello"
+
+
+def test_the_portal_url_is_the_gateway_as_the_cli_reached_it():
+    info = HubInfo(SERVICE, "0", False)
+    assert HubApiClient(RegistryClient("localhost:5000"), info).portal_url("hello") == "http://localhost:5000/executors/hello"
+    in_namespace = HubApiClient(RegistryClient("https://hub.example/team"), info)
+    assert in_namespace.portal_url("hello") == "https://hub.example/executors/team/hello"
+    assert in_namespace.portal_url() == "https://hub.example/"
+
+
+def test_a_listed_executor_is_made_from_its_metadata_and_round_trips():
+    metadata = ExecutorMetadata("Hello", "hello", Visibility.PUBLIC, "scrypt$...", "t0", "t0", protected_tags=["1.0"], keywords=["nlp"])
+    metadata.record_push(["1.0"], "sha256:a", "t1")
+    metadata.record_push(["latest"], "sha256:b", "t2")
+    listed = ListedExecutor.of("team/hello", metadata, image="r:5000/team/hello", size=12)
+    assert listed.last_push == "t2" and [t["tag"] for t in listed.tags] == ["latest", "1.0"] and listed.tags[1]["protected"]
+    assert listed.repository == "team/hello" and listed.keywords == ["nlp"] and listed.portal_url == ""
+    page = ListingPage([listed], 1, 1, 1, "name", "")
+    assert ListingPage.from_json(json.loads(json.dumps(page.to_json()))) == page
 
 
 def test_the_push_check_is_sent_byte_for_byte_as_before():

@@ -34,6 +34,7 @@ from ...hubapi import (
     PushAnswer,
     PushCheck,
     RestorePoint,
+    portal_path,
 )
 from ..access import PUSH
 from ..directory import split_path
@@ -98,7 +99,7 @@ async def listing(request: web.Request) -> web.Response:
 
 
 def portal_url(hub: Hub, request: web.Request, repository: str) -> str:
-    return f"{hub.public_base(request)}/executors/{repository}"
+    return f"{hub.public_base(request)}{portal_path(repository)}"
 
 
 async def begin_push(request: web.Request) -> web.Response:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
+from ...core.catalog import human_size, human_time
 from ...core.metadata import Visibility
 from ...core.names import is_repository_path
 from ...core.secrets import b64url, unb64url
@@ -58,27 +58,8 @@ _templates = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def _when(stamp: str) -> str:
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return stamp
-
-
-def _size(size: int | None) -> str:
-    if size is None:
-        return "unknown"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000  # type: ignore[assignment]
-    return f"{size} B"
-
-
-_templates.filters["when"] = _when
-_templates.filters["size"] = _size
+_templates.filters["when"] = human_time
+_templates.filters["size"] = human_size
 
 
 async def owned_by_caller(hub: Hub, request: web.Request) -> set[str]:

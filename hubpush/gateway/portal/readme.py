@@ -16,8 +16,8 @@ import multiprocessing.pool
 import threading
 
 import nh3
-from markdown_it import MarkdownIt
 
+from ...core.readme_text import MARKDOWN, first_paragraph
 from ...hubapi import MAX_README_BYTES
 
 __all__ = ["MAX_README_BYTES", "first_paragraph", "render_readme"]
@@ -38,12 +38,11 @@ _ATTRIBUTES = {
 }
 #: how long one README may take to render before it is shown as plain text
 RENDER_SECONDS = 2.0
-_renderer = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
 
 
 def render_readme(markdown: str) -> str:
     """Sanitized HTML for ``markdown``."""
-    html = _renderer.render(markdown)
+    html = MARKDOWN.render(markdown)
     return nh3.clean(
         html,
         tags=_TAGS,
@@ -52,21 +51,6 @@ def render_readme(markdown: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-
-
-def first_paragraph(markdown: str, limit: int = 300) -> str:
-    """The README's first paragraph of prose as plain text (for ``hubpush show`` and listings)."""
-    tokens = _renderer.parse(markdown)
-    for index, token in enumerate(tokens):
-        if token.type == "paragraph_open" and index + 1 < len(tokens):
-            inline = tokens[index + 1]
-            parts = [" " if child.type in ("softbreak", "hardbreak") else child.content for child in inline.children or []
-                     if child.type in ("text", "code_inline", "softbreak", "hardbreak")]  # fmt: skip
-            text = "".join(parts)
-            text = " ".join(text.split())
-            if text:
-                return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-    return ""
 
 
 def render_for_portal(markdown: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from hubpush.gateway.portal.readme import first_paragraph, render_readme
+from hubpush.gateway.portal.readme import render_readme
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -85,9 +85,3 @@ def test_ordinary_markdown_renders_with_tables_code_and_links():
     assert "<h1>Hello</h1>" in html and "<table>" in html and "<td>1</td>" in html
     assert "<code>print(1)" in html
     assert 'href="https://example.com"' in html and 'rel="noopener noreferrer nofollow"' in html
-
-
-def test_the_first_paragraph_is_plain_text():
-    assert first_paragraph("# Title\n\n![b](x) A **bold**\nexecutor.\n\nSecond.") == "A bold executor."
-    assert first_paragraph("# Only a title") == ""
-    assert first_paragraph("x " * 400).endswith("…")

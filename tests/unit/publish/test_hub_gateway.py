@@ -28,6 +28,9 @@ class ScriptedHub:
     def username(self, name: str) -> str:
         return name
 
+    def portal_url(self, repository: str = "") -> str:
+        return f"http://{LOCATION}/executors/{repository}"
+
     def begin_push(self, repository: str, check: PushCheck, *, name: str, secret: str | None, publisher_token: str | None) -> PushAnswer:
         self.calls.append(("push", check.name, check.dry_run, name, secret, publisher_token))
         tags = [*check.tags, *check.protected_tags] or ["latest"]
@@ -60,6 +63,7 @@ def test_a_dry_run_before_the_build_then_the_intent_under_the_recorded_name(tmp_
         ("executor", "Tagshasher"),
     ]
     assert result.name == "Tagshasher" and result.visibility is Visibility.PRIVATE and result.warnings[0].startswith("'TagsHasher' is executor")
+    assert result.portal_url == f"http://{LOCATION}/executors/{result.repository}"
 
 
 def test_a_lost_race_for_a_protected_tag_says_so_and_aborts_nothing(tmp_path):
