@@ -85,3 +85,16 @@ def test_ordinary_markdown_renders_with_tables_code_and_links():
     assert "<h1>Hello</h1>" in html and "<table>" in html and "<td>1</td>" in html
     assert "<code>print(1)" in html
     assert 'href="https://example.com"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_a_readme_that_overruns_its_budget_is_shown_as_escaped_text_and_the_worker_is_replaced():
+    from hubpush.gateway.portal.readme import ReadmeRenderer
+
+    renderer = ReadmeRenderer(budget_seconds=0.05)
+    try:
+        html, summary = renderer.render("<b>x</b> " + "[_" * 32760)
+        assert html.startswith('<pre class="readme-text">&lt;b&gt;x&lt;/b&gt;') and summary == ""
+        renderer.budget_seconds = 30.0
+        assert renderer.render("# Fine\n\nok") == ("<h1>Fine</h1>\n<p>ok</p>\n", "ok")  # a fresh worker serves the next
+    finally:
+        renderer.close()
