@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
-from rich.status import Status
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from ..config import DEFAULT_REGISTRY
-from ..publish import PushResult
-from ..pull import PullResult
-from ..show import ExecutorView
+
+if TYPE_CHECKING:  # each command imports its own service, and only when it runs
+    from rich.status import Status
+
+    from ..publish import PushResult
+    from ..pull import PullResult
+    from ..show import ExecutorView
 
 
 def emit_json(data: object) -> None:
@@ -71,6 +74,9 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
     if as_json:
         emit_json(result.to_dict())
         return
+    from rich.panel import Panel
+    from rich.table import Table
+
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -121,6 +127,8 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
     out.print(Text.assemble((meta.name, "bold"), f"  {data['repository']}  ({meta.visibility.value})"))
     if meta.description:
         out.print(Text(meta.description))
+    from rich.table import Table
+
     table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
     for tag, record in sorted(meta.tags.items()):
         table.add_row(Text(tag), Text(record.digest), Text(record.pushed_at), "yes" if tag in meta.protected_tags else "")
