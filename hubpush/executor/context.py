@@ -17,8 +17,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pathspec
-
 from ..errors import BuildContextError
 from .folder import ExecutorFolder
 from .template import RENDERED_DOCKERFILE, with_labels
@@ -53,7 +51,11 @@ def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()
         files = set(exclude_paths(str(root), patterns, dockerfile=dockerfile))
     else:
         gitignore = root / ".gitignore"
-        spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore)) if gitignore.is_file() else None
+        spec = None
+        if gitignore.is_file():
+            import pathspec  # only for folders that have a .gitignore
+
+            spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore))
         files = set()
         for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders, like docker
             rel_dir = Path(dirpath).relative_to(root)
