@@ -14,6 +14,8 @@ RENDERED_DOCKERFILE = ".hubpush.Dockerfile"
 
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: the engine reads a Dockerfile line by line with Go's bufio.Scanner (64 KiB per line): stay well below
+MAX_LABEL_LINE = 32 * 1024
 _ESCAPE_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*(\S)", re.IGNORECASE)
 
 
@@ -55,7 +57,8 @@ def image_labels(folder: ExecutorFolder, name: str, repository: str, created: st
 def label_instruction(labels: dict[str, str]) -> str | None:
     """All ``labels`` as one Dockerfile ``LABEL`` instruction (one build step; the engine's
     ``labels=`` option makes one step per label), or None when a value cannot be written on one
-    Dockerfile line (a newline or another control character): then the engine must add them.
+    Dockerfile line (a newline or another control character, or longer than :data:`MAX_LABEL_LINE`
+    in all): then the engine must add them.
 
     Values are single-quoted, so the builder expands no ``$VAR`` and no escape in them: the
     labels come out byte for byte as given. A ``'`` is closed, written in double quotes and
@@ -64,7 +67,8 @@ def label_instruction(labels: dict[str, str]) -> str | None:
     if any(not _LABEL_KEY.match(key) or _CONTROL.search(value) for key, value in labels.items()):
         return None
     pairs = (f"{key}='{value.replace(chr(39), chr(39) + chr(34) + chr(39) + chr(34) + chr(39))}'" for key, value in sorted(labels.items()))
-    return "LABEL " + " ".join(pairs)
+    line = "LABEL " + " ".join(pairs)
+    return line if len(line.encode("utf-8")) <= MAX_LABEL_LINE else None
 
 
 def with_labels(dockerfile: str, labels: dict[str, str]) -> str | None:

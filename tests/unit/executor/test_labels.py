@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hubpush.executor.context import BuildContext
 from hubpush.executor.folder import load_executor_folder
-from hubpush.executor.template import RENDERED_DOCKERFILE, label_instruction, with_labels
+from hubpush.executor.template import MAX_LABEL_LINE, RENDERED_DOCKERFILE, label_instruction, with_labels
 
 CONFIG = {"config.yml": "jtype: A\nmetas: {name: A}\n", "executor.py": ""}
 LABELS = {"org.opencontainers.image.title": "A", "io.hubpush.name": "A", "org.opencontainers.image.description": ""}
@@ -34,6 +34,8 @@ def test_one_instruction_single_quoted_sorted_and_never_expanded():
 def test_values_that_do_not_fit_on_one_line_are_left_to_the_engine():
     assert label_instruction({"a": "two\nlines"}) is None
     assert label_instruction({"a": "tab\there"}) is None
+    assert label_instruction({"a": "x" * MAX_LABEL_LINE}) is None  # the engine's line limit
+    assert label_instruction({"a": "x" * 1000}) is not None
     assert with_labels("FROM x\nRUN a \\\n", {"a": "b"}) is None  # the LABEL would continue the RUN
     assert with_labels("# escape=`\nFROM x\nRUN a `\n", {"a": "b"}) is None
 
