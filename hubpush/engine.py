@@ -11,11 +11,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any
 
 from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError
 
@@ -24,6 +20,9 @@ LOG_TAIL = 25
 _STEP_LINE = re.compile(r"^Step \d+/\d+ : ")
 
 LogSink = Callable[[str], None]
+
+if TYPE_CHECKING:  # docker-py (and requests with it) is imported once the engine is needed: refusals never pay for it
+    import docker
 
 
 def _ignore(_: str) -> None:
@@ -42,10 +41,16 @@ class BuildRequest:
     buildargs: dict[str, str]
     nocache: bool = False
     platform: str | None = None
+    #: the context's Dockerfile already ends with one ``LABEL`` of ``labels``: one build step,
+    #: where the engine's ``labels=`` option adds one step (a container run and commit) per label
+    labels_in_dockerfile: bool = False
 
 
 def connect(timeout: float = 60) -> docker.DockerClient:
     """A client of the engine at ``DOCKER_HOST`` (or the default socket) that answered a ping."""
+    import docker
+    import requests.exceptions
+
     try:
         client = docker.from_env(version="auto", timeout=timeout)
         client.ping()
@@ -70,6 +75,9 @@ class DockerEngine:
 
     def build(self, request: BuildRequest, on_log: LogSink = _ignore) -> str:
         """Build and tag the image; return its image ID. Streams log lines to ``on_log``."""
+        import docker.errors
+        import requests.exceptions
+
         tail: deque[str] = deque(maxlen=LOG_TAIL)
         current_step = ""
         image_id = ""
@@ -78,7 +86,7 @@ class DockerEngine:
             custom_context=True,
             dockerfile=request.dockerfile,
             tag=request.tag,
-            labels=request.labels,
+            labels=None if request.labels_in_dockerfile else request.labels,
             buildargs=request.buildargs,
             nocache=request.nocache,
             rm=True,
@@ -133,6 +141,9 @@ class DockerEngine:
         ``credentials`` (a hub executor's NAME and SECRET) are handed to the engine for this
         push only; without them the engine uses what ``docker login`` stored.
         """
+        import docker.errors
+        import requests.exceptions
+
         digest = ""
         try:
             stream: Iterable[dict[str, Any]] = self.api.push(
@@ -160,6 +171,9 @@ class DockerEngine:
     def pull(self, repository: str, tag: str, *, credentials: tuple[str, str] | None = None) -> str:
         """Pull ``repository:tag``; return the image's repository digest. Failures are raised as
         :class:`PullFailedError` with the registry's own words (callers refine them)."""
+        import docker.errors
+        import requests.exceptions
+
         try:
             stream: Iterable[dict[str, Any]] = self.api.pull(
                 repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)

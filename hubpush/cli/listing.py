@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..config import DEFAULT_REGISTRY
-from ..listing import ExecutorList, list_executors
 from .app import DebugOption, JsonOption, RegistryOption, app, err, out, run
 from .render import render_list
 
@@ -24,6 +23,8 @@ def list_(
     verbose: DebugOption = False,
 ) -> None:
     """List the executors anyone may pull: through a hub its listing, on a bare registry its catalog."""
+    from ..listing import ExecutorList, list_executors  # the registry client: only when the command runs
+
     sort = "recent" if recent else "name"
     listing: ExecutorList = run(
         lambda: list_executors(registry, sort=sort, query=search or "", page=page), as_json=as_json, verbose=verbose

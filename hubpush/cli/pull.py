@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..config import DEFAULT_REGISTRY, SECRET_ENV
-from ..pull import PullResult, pull_executor
 from .app import DebugOption, JsonOption, RegistryOption, app, out, run
 from .render import render_pull
 
@@ -25,5 +24,7 @@ def pull(
     verbose: DebugOption = False,
 ) -> None:
     """Pull an executor's image into the local engine; private ones with their secret, no docker login needed."""
+    from ..pull import PullResult, pull_executor  # the registry client and the engine: only when the command runs
+
     result: PullResult = run(lambda: pull_executor(registry, name, tag, secret), as_json=as_json, verbose=verbose)
     render_pull(result, out, as_json=as_json)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..config import BASE_IMAGE_ENV, DEFAULT_BASE_IMAGE, DEFAULT_REGISTRY, SECRET_ENV, PushSettings
-from ..publish import PushResult, push_executor
 from .app import JsonOption, RegistryOption, VerboseOption, app, err, out, run
 from .render import CliReporter, render_push
+
+if TYPE_CHECKING:
+    from ..publish import PushResult
 
 
 # a typer command takes one parameter per flag: that is how typer declares them
@@ -57,6 +59,8 @@ def push(
     """Build the executor folder into an image and push it, with Jina Hub's push semantics."""
 
     def action() -> PushResult:
+        from ..publish import push_executor  # the flow, the registry client, the engine: only for a push
+
         settings = PushSettings.from_flags(
             path=path, public=public, private=private, force_update=force_update, secret=secret,
             tags=tag, protected_tags=protected_tag, dockerfile=dockerfile, build_env=build_env,

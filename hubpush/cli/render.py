@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import sys
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
-from rich.status import Status
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from ..config import DEFAULT_REGISTRY
 from ..core.catalog import human_size, human_time
-from ..listing import ExecutorList
-from ..publish import PushResult
-from ..pull import PullResult
-from ..show import ExecutorView
+
+if TYPE_CHECKING:  # each command imports its own service, and only when it runs
+    from rich.status import Status
+
+    from ..listing import ExecutorList
+    from ..publish import PushResult
+    from ..pull import PullResult
+    from ..show import ExecutorView
 
 
 def emit_json(data: object) -> None:
@@ -73,6 +76,9 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
     if as_json:
         emit_json(result.to_dict())
         return
+    from rich.panel import Panel
+    from rich.table import Table
+
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -131,6 +137,8 @@ def render_show(view: ExecutorView, out: Console, *, as_json: bool) -> None:
         out.print(Text.assemble(("Keywords: ", "bold"), ", ".join(meta.keywords)))
     if view.portal_url:
         out.print(Text.assemble(("Portal: ", "bold"), view.portal_url), highlight=False)
+    from rich.table import Table
+
     table = Table("TAG", "DIGEST", "PUSHED AT", "PROTECTED")
     for tag, record in sorted(meta.tags.items()):
         table.add_row(Text(tag), Text(record.digest), Text(record.pushed_at), "yes" if tag in meta.protected_tags else "")
@@ -149,6 +157,8 @@ def render_list(listing: ExecutorList, out: Console, err: Console, *, as_json: b
     if as_json:
         emit_json(listing.to_dict())
         return
+    from rich.table import Table
+
     page = listing.page
     table = Table("NAME", "VISIBILITY", "LAST PUSH", "TAGS", "SIZE", "DESCRIPTION")
     marked = False

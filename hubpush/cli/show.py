@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..config import DEFAULT_REGISTRY, SECRET_ENV
-from ..show import ExecutorView, show_executor
 from .app import DebugOption, JsonOption, RegistryOption, app, out, run
 from .render import render_show
 
@@ -23,5 +22,7 @@ def show(
     verbose: DebugOption = False,
 ) -> None:
     """Show what the registry holds for an executor: visibility, tags, protected tags."""
+    from ..show import ExecutorView, show_executor  # the registry client: only when the command runs
+
     view: ExecutorView = run(lambda: show_executor(registry, name, secret), as_json=as_json, verbose=verbose)
     render_show(view, out, as_json=as_json)

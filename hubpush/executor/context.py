@@ -2,7 +2,8 @@
 
 Honours ``.dockerignore`` (Docker's own matcher from docker-py), else ``.gitignore``
 (git's matcher from pathspec). ``.git`` and hubpush's local state are never sent.
-When the folder has no Dockerfile, the rendered template (:mod:`.template`) is added to the archive.
+When the folder has no Dockerfile, the rendered template (:mod:`.template`) is added to the archive;
+:meth:`BuildContext.embed_labels` ends the Dockerfile the engine reads with the image labels.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pathspec
-from docker.utils.build import exclude_paths
-
 from ..errors import BuildContextError
 from .folder import ExecutorFolder
-from .template import RENDERED_DOCKERFILE
+from .template import RENDERED_DOCKERFILE, with_labels
 
 #: Never part of a build context, whatever the ignore files say.
 ALWAYS_EXCLUDED = (".git", ".hubpush")
@@ -46,12 +44,18 @@ def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()
     # ALWAYS_EXCLUDED is enforced once, by sent() below; naming it to the walks too only
     # spares them descending into a large .git
     if (root / ".dockerignore").is_file():
+        from docker.utils.build import exclude_paths  # docker-py is a big import: only for folders that need it
+
         always = [pattern for name in ALWAYS_EXCLUDED for pattern in (name, f"**/{name}")]
         patterns = [*_read_ignore_file(root / ".dockerignore"), *always]
         files = set(exclude_paths(str(root), patterns, dockerfile=dockerfile))
     else:
         gitignore = root / ".gitignore"
-        spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore)) if gitignore.is_file() else None
+        spec = None
+        if gitignore.is_file():
+            import pathspec  # only for folders that have a .gitignore
+
+            spec = pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gitignore))
         files = set()
         for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders, like docker
             rel_dir = Path(dirpath).relative_to(root)
@@ -119,15 +123,42 @@ class BuildContext:
     def __init__(self, folder: ExecutorFolder, rendered_dockerfile: str | None, never: Sequence[Path] = ()) -> None:
         self.root = folder.path
         self.files = context_files(folder.path, folder.dockerfile_in_context, never)
+        self.rendered = rendered_dockerfile
+        #: the Dockerfile the engine builds, as the context names it
+        self.dockerfile = folder.dockerfile_in_context or RENDERED_DOCKERFILE
         self.extra: list[tuple[str, str]] = []
         if rendered_dockerfile is not None:
             self.extra = [(RENDERED_DOCKERFILE, rendered_dockerfile), self._dockerignore_hiding_rendered_dockerfile()]
-        read_fd, write_fd = os.pipe()
-        _widen_pipe(write_fd, self.CHUNK)
-        self._reader = os.fdopen(read_fd, "rb")
-        self._writer = os.fdopen(write_fd, "wb")
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="hubpush-context", daemon=True)
+
+    def embed_labels(self, labels: dict[str, str]) -> bool:
+        """End the Dockerfile the engine reads with one ``LABEL`` of ``labels`` (one build step
+        instead of the engine's one per label); True if done, False if the engine must add them.
+
+        The rendered template gets them directly. A folder's own Dockerfile is left as it is in
+        the context (it may be copied into the image): the labelled copy is sent as
+        ``.hubpush.Dockerfile`` with a ``.dockerignore`` hiding both, so only when the folder has
+        no ``.dockerignore`` of its own, whose content (and effect) would change.
+        """
+        if self.rendered is not None:
+            labelled = with_labels(self.rendered, labels)
+            if labelled is None:
+                return False
+            self.extra[0] = (RENDERED_DOCKERFILE, labelled)
+            return True
+        if RENDERED_DOCKERFILE in {self.dockerfile, *self.files} or (self.root / ".dockerignore").exists():
+            return False
+        try:
+            own = (self.root / self.dockerfile).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False  # the engine reads it as it is (and reports what is wrong with it)
+        labelled = with_labels(own, labels)
+        if labelled is None:
+            return False
+        self.dockerfile = RENDERED_DOCKERFILE
+        self.extra = [(RENDERED_DOCKERFILE, labelled), (".dockerignore", f"# added by hubpush\n{RENDERED_DOCKERFILE}\n.dockerignore\n")]
+        return True
 
     def _dockerignore_hiding_rendered_dockerfile(self) -> tuple[str, str]:
         """The engine drops the Dockerfile (and .dockerignore) from ``COPY .`` when .dockerignore
@@ -142,6 +173,10 @@ class BuildContext:
         return ".dockerignore", "\n".join(lines) + "\n"
 
     def __enter__(self) -> BuildContext:
+        read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd, self.CHUNK)
+        self._reader = os.fdopen(read_fd, "rb")
+        self._writer = os.fdopen(write_fd, "wb")
         self._thread.start()
         return self
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import docker.auth
-import docker.errors
-
 from ..config import docker_certs_dir
 
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -20,6 +17,9 @@ SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 def docker_credentials(host: str) -> tuple[str, str] | None:
     """The credentials ``docker login HOST`` stored (config.json or a credential helper)."""
+    import docker.auth  # docker-py is a big import: only when a registry asks for credentials
+    import docker.errors
+
     try:
         config = docker.auth.load_config()
         found = docker.auth.resolve_authconfig(config, host) or {}

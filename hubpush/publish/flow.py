@@ -24,7 +24,7 @@ from ..core.secrets import generate_secret
 from ..engine import BuildRequest
 from ..errors import HubpushError, PushFailedError
 from ..executor.context import BuildContext, content_timestamp
-from ..executor.template import RENDERED_DOCKERFILE, image_labels
+from ..executor.template import image_labels
 from ..secret_store import SecretStore
 from .plan import PushPlan, PushResult
 from .ports import Engine, PushBackend, Reporter, TagDestination, Verdict
@@ -73,16 +73,19 @@ class PushFlow:
         tags = verdict.decision.tags
         # the secret cache never enters a build context, even when someone keeps it inside the folder
         never_sent = [self.secrets.path.parent]
-        with BuildContext(plan.folder, plan.rendered_dockerfile, never_sent) as context:
-            created = content_timestamp(plan.folder.path, context.files)
+        context = BuildContext(plan.folder, plan.rendered_dockerfile, never_sent)
+        labels = image_labels(plan.folder, verdict.name, plan.repository, content_timestamp(plan.folder.path, context.files))
+        in_dockerfile = context.embed_labels(labels)
+        with context:
             request = BuildRequest(
                 context=context.chunks(),
-                dockerfile=plan.folder.dockerfile_in_context or RENDERED_DOCKERFILE,
+                dockerfile=context.dockerfile,
                 tag=f"{image}:{tags[0]}",
-                labels=image_labels(plan.folder, verdict.name, plan.repository, created),
+                labels=labels,
                 buildargs=plan.build.build_env,
                 nocache=plan.build.no_cache,
                 platform=plan.build.platform,
+                labels_in_dockerfile=in_dockerfile,
             )
             image_id = engine.build(request, on_log=self.reporter.log)
         for tag in tags[1:]:

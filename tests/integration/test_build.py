@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -120,6 +121,23 @@ def test_oci_labels_from_config_and_manifest(hubpush, make_executor, registry):
     assert labels["org.opencontainers.image.version"] == "2.1.0"
     assert labels["org.opencontainers.image.created"].endswith("Z")
     assert labels["io.hubpush.name"] == "LabelledExec" and labels["io.hubpush.executor-class"] == "Labelled"
+
+
+def test_labels_come_in_one_build_step_byte_for_byte_and_the_own_dockerfile_is_untouched(hubpush, make_executor, registry):
+    description = "It's \"$HOME\" ${X:-y} \\ `tick` #hash ünï"
+    folder, _ = make_executor(
+        config="jtype: Quoted\nmetas:\n  name: QuotedLabels\n",
+        files={"manifest.yml": f"description: {json.dumps(description)}\n", "Dockerfile": CONTEXT_DOCKERFILE},
+    )
+    out = push_ok(hubpush, folder)
+    config = registry.image_config("quoted-labels", "latest")
+    assert config["config"]["Labels"]["org.opencontainers.image.description"] == description
+    assert config["config"]["Labels"]["io.hubpush.name"] == "QuotedLabels"
+    ours = [h["created_by"] for h in config["history"] if "LABEL" in h.get("created_by", "") and "io.hubpush.name=" in h["created_by"]]
+    assert len(ours) == 1 and all(f"{key}=" in ours[0] for key in ("io.hubpush.repository", "org.opencontainers.image.created")), ours
+    files = set(run_image(out["image_references"][0], "find", "/ctx", "-type", "f").split())
+    assert "/ctx/Dockerfile" in files and not {"/ctx/.hubpush.Dockerfile", "/ctx/.dockerignore"} & files
+    assert run_image(out["image_references"][0], "cat", "/ctx/Dockerfile") == CONTEXT_DOCKERFILE
 
 
 def test_base_image_labels_do_not_describe_the_executor(hubpush, make_executor, registry, docker_client):

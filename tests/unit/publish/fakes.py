@@ -49,7 +49,7 @@ class MemoryRegistry:
             del self.manifests[key]
         return True
 
-    def push_blob(self, repository: str, data: bytes) -> str:
+    def push_blob(self, repository: str, data: bytes, *, probe: bool = True) -> str:
         self.blobs[sha256_digest(data)] = data
         return sha256_digest(data)
 
