@@ -72,11 +72,11 @@ def _object(data: object, what: str) -> dict[str, Any]:
 
 def _field(data: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str, *, default: Any = _REQUIRED) -> Any:
     """``data[key]`` if it is of ``kinds``; ``default`` when it is absent or null and one is given.
-    (No field is a number, so bool being an int in Python never lets a boolean through.)"""
+    A boolean never passes for a number (Python's bool is an int), and text must be valid UTF-8."""
     value = data.get(key)
     if value is None and default is not _REQUIRED:
         return default
-    if not isinstance(value, kinds) or (kinds is not bool and isinstance(value, bool) and bool not in _tuple(kinds)):
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be {_describe(kinds)}.")
     if isinstance(value, str):
         _check_text(value, key, what)

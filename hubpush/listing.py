@@ -85,7 +85,7 @@ def _read_all(address: str, paths: list[str]) -> list[tuple[str, ExecutorMetadat
     def read(path: str) -> tuple[str, ExecutorMetadata | MetadataCorruptError | None]:
         if not hasattr(local, "client"):
             local.client = RegistryClient(address)
-        client, repository = _within(local.client, path)
+        client, repository = local.client.at(path)
         try:
             return path, MetadataStore(client).read(repository)
         except MetadataCorruptError as exc:
@@ -95,14 +95,8 @@ def _read_all(address: str, paths: list[str]) -> list[tuple[str, ExecutorMetadat
         return list(pool.map(read, paths))
 
 
-def _within(registry: RegistryClient, path: str) -> tuple[RegistryClient, str]:
-    """The client for ``path``'s namespace (catalog paths are absolute) and its last component."""
-    namespace, _, repository = path.rpartition("/")
-    return registry.within(namespace), repository
-
-
 def _size(registry: RegistryClient, item: ListedExecutor) -> int | None:
     if not item.tags:
         return None
-    client, repository = _within(registry, item.repository)
+    client, repository = registry.at(item.repository)
     return client.image_size(repository, str(item.tags[0]["digest"]))

@@ -29,8 +29,6 @@ from ..oci.metadata_store import MetadataStore
 VERIFIED_TTL_SECONDS = 60.0
 _CACHE_MAX = 4096
 SECRET_CHECKS_AT_ONCE = 2
-#: a hash of no one's secret, checked for NAMEs that do not exist
-_DECOY_HASH = hash_secret("hubpush-decoy-" + "x" * 32)
 T = TypeVar("T")
 V = TypeVar("V")
 
@@ -78,8 +76,7 @@ class ExecutorDirectory:
     # --- plumbing -------------------------------------------------------------------
     def _at(self, path: str) -> tuple[RegistryClient, str]:
         """The client for ``path``'s namespace (sharing one connection pool) and its last component."""
-        namespace, repository = split_path(path)
-        return (self._root.within(namespace) if namespace else self._root), repository
+        return self._root.at(path)
 
     def lock(self, path: str) -> asyncio.Lock:
         """The lock that serializes every write to executor ``path`` in this gateway."""
@@ -157,8 +154,19 @@ class ExecutorDirectory:
         metadata = await self.read(path)
         if metadata is None:
             # as slow as a wrong secret, so the answer's timing does not tell which NAMEs exist
-            await self.in_cpu_pool(verify_secret, secret, _DECOY_HASH)
+            await self.in_cpu_pool(_check_decoy, secret)
             return None
         if not await self.secret_matches(metadata, path, secret):
             return None
         return path
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of no one's secret (made once, on first use: scrypt is slow on purpose)."""
+    return hash_secret("hubpush-decoy-" + "x" * 32)
+
+
+def _check_decoy(secret: str) -> bool:
+    """As slow as checking a real secret, for NAMEs that do not exist."""
+    return verify_secret(secret, _decoy_hash())

@@ -156,7 +156,6 @@ def plan(incoming: Incoming) -> Upstream:
             raise NotUnderstood(415, "UNSUPPORTED", f"Blob uploads are sent as {OCTET_STREAM}, not {content_type!r}.")
         if has_body and method == "POST" and not any(key == "digest" for key, _ in query):
             raise NotUnderstood(400, "UNSUPPORTED", "An upload start takes no body unless it is a monolithic upload (digest=...).")
-        forwarded = [(name, value) for name, value in forwarded if name != "Content-Type"]
         if has_body:
             forwarded.append(("Content-Type", OCTET_STREAM))
     length = _single(headers, "content-length")

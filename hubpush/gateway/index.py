@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 
-from ..core.catalog import PAGE_SIZE, Page, TagView, last_push, matches, paged, sorted_listing, tag_views
+from ..core.catalog import TagView, last_push, tag_views
 from ..core.metadata import ExecutorMetadata, Visibility
 from ..core.names import executor_paths
 from ..errors import HubpushError
@@ -29,8 +28,6 @@ from .refusal import Refusal
 from .upstream import UpstreamRegistry
 
 log = logging.getLogger("hubpush.gateway.index")
-
-__all__ = ["PAGE_SIZE", "Entry", "ExecutorIndex", "Page", "TagView", "paged", "sorted_entries"]
 
 #: how often the index looks for pushes that other gateway replicas handled
 DEFAULT_REFRESH_SECONDS = 15.0
@@ -59,7 +56,10 @@ class Entry:
     readme_truncated: bool = False
 
     @classmethod
-    def of(cls, repository: str, metadata: ExecutorMetadata, size: int | None, readme: tuple[str, str]) -> Entry:
+    def of(
+        cls, repository: str, metadata: ExecutorMetadata, tags: list[TagView], size: int | None, readme: tuple[str, str]
+    ) -> Entry:
+        """``tags`` are ``tag_views(metadata)``, newest first, as the index already computed them."""
         return cls(
             repository=repository,
             name=metadata.name,
@@ -68,17 +68,13 @@ class Entry:
             visibility=metadata.visibility,
             created_at=metadata.created_at,
             last_push=last_push(metadata),
-            tags=tuple(tag_views(metadata)),
+            tags=tuple(tags),
             protected_tags=tuple(metadata.protected_tags),
             size=size,
             readme_html=readme[0],
             readme_summary=readme[1],
             readme_truncated=metadata.readme is not None and metadata.readme.truncated,
         )
-
-    def matches(self, query: str) -> bool:
-        """Every word of ``query`` appears in the name, the description or a keyword (case-insensitive)."""
-        return matches(self, query)
 
     def listed(self, address: str, portal_url: str) -> ListedExecutor:
         """This entry as the hub API lists it."""
@@ -114,8 +110,6 @@ class ExecutorIndex:
     _sizes: dict[str, int | None] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
-    #: when the last full refresh finished (monotonic), for the listing's freshness note
-    refreshed_at: float = 0.0
 
     # --- life cycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,7 +167,6 @@ class ExecutorIndex:
         await asyncio.gather(*(one(repository) for repository in repositories))
         for gone in set(self._known) - set(repositories):
             del self._known[gone]
-        self.refreshed_at = time.monotonic()
 
     async def refresh(self, repository: str) -> None:
         """Re-read one executor if its metadata changed (a push this gateway handled calls this at once)."""
@@ -189,22 +182,17 @@ class ExecutorIndex:
             self._known.pop(repository, None)
             return
         rendered = await asyncio.to_thread(self.renderer.render, await self.directory.readme(repository, metadata))
-        size = await self._size(repository, metadata)
-        self._known[repository] = _Known(digest, Entry.of(repository, metadata, size, rendered))
+        tags = tag_views(metadata)
+        size = await self._size(repository, tags[0].digest) if tags else None
+        self._known[repository] = _Known(digest, Entry.of(repository, metadata, tags, size, rendered))
 
-    async def _size(self, repository: str, metadata: ExecutorMetadata) -> int | None:
-        newest = max(metadata.tags.values(), key=lambda record: record.pushed_at, default=None)
-        if newest is None:
-            return None
-        if newest.digest not in self._sizes:
-            self._sizes[newest.digest] = await self.directory.image_size(repository, newest.digest)
-        return self._sizes[newest.digest]
+    async def _size(self, repository: str, digest: str) -> int | None:
+        """The image size of the newest tag, the one the portal's pull lines name."""
+        if digest not in self._sizes:
+            self._sizes[digest] = await self.directory.image_size(repository, digest)
+        return self._sizes[digest]
 
     async def _executor_repositories(self) -> list[str]:
         """Executors are the repositories that have a metadata repository: ``[ns/]hubpush-meta/REPO`` -> ``[ns/]REPO``."""
         return executor_paths(await self.registry.catalog())
 
-
-def sorted_entries(entries: list[Entry], sort: str, query: str) -> list[Entry]:
-    """Search, then order (:func:`hubpush.core.catalog.sorted_listing`)."""
-    return sorted_listing(entries, sort, query)

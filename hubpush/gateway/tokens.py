@@ -49,6 +49,29 @@ class TokenSigner:
     def check(self, text: str, signature: str) -> bool:
         return hmac.compare_digest(signature.encode("utf-8"), self.sign(text).encode("ascii"))
 
+    def seal(self, purpose: str, data: dict[str, object], ttl: int, now: float | None = None) -> str:
+        """``data`` signed for one ``purpose`` (a cookie, a form token), readable by anyone, valid ``ttl`` seconds.
+
+        The purpose is part of what is signed, so no value sealed for one use passes for another,
+        nor for a bearer token (whose MAC covers the payload alone)."""
+        body = {**data, "exp": int(time.time() if now is None else now) + ttl}
+        payload = b64url(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        return f"{payload}.{self.sign(f'{purpose}{chr(0)}{payload}')}"
+
+    def unseal(self, purpose: str, value: str, now: float | None = None) -> dict[str, object] | None:
+        """What :meth:`seal` sealed for ``purpose``, or None when it is forged, damaged or expired."""
+        payload, _, signature = value.partition(".")
+        if not payload or not self.check(f"{purpose}{chr(0)}{payload}", signature):
+            return None
+        try:
+            body = json.loads(unb64url(payload))
+        except ValueError:
+            return None
+        expires = body.get("exp") if isinstance(body, dict) else None
+        if not isinstance(expires, int) or expires < (time.time() if now is None else now):
+            return None
+        return body
+
     def check_mac(self, payload: str, mac: str) -> bool:
         """Constant-time check of a token's MAC; any text (non-ASCII included) is merely wrong."""
         if not payload.isascii():

@@ -120,6 +120,12 @@ class RegistryClient:
         clone.namespace = namespace
         return clone
 
+    def at(self, path: str) -> tuple[RegistryClient, str]:
+        """For an absolute repository path (``team/ml/hello``, as catalogs list them): the client of its
+        namespace (``team/ml``, sharing this pool) and its last component (``hello``)."""
+        namespace, _, repository = path.rpartition("/")
+        return self.within(namespace), repository
+
     # --- naming -------------------------------------------------------------------
     @property
     def location(self) -> str:

@@ -114,14 +114,9 @@ async def catalog(hub: Hub, request: web.Request, caller: Caller) -> web.Respons
     Read from the gateway's index (refreshed every few seconds, at once for pushes it handles),
     so a flood of catalog calls costs the registry nothing."""
     await hub.index.ready()
-    shown = [
-        entry.repository
-        for entry in sorted(hub.index.visible_to(set()), key=lambda e: e.repository)
-    ]
-    if caller.proven or caller.grant is not None:
-        # the executor the caller proved (with its secret, or by the token that proof bought)
-        owned = {name for name in hub.index.repositories() if name == caller.proven or caller.decided(name, PULL) is True}
-        shown = sorted(set(shown) | owned)
+    # the executor the caller proved (with its secret, or by the token that proof bought)
+    owned = {name for name in hub.index.repositories() if name == caller.proven or caller.decided(name, PULL) is True}
+    shown = sorted(entry.repository for entry in hub.index.visible_to(owned))
     last = request.query.get("last", "")
     shown = [name for name in shown if name > last] if last else shown
     headers = {}

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from ... import __version__
+from ...core.catalog import SORTS, paged, sorted_listing
 from ...core.metadata import ExecutorMetadata, Presentation, new_metadata, presented, updated_metadata, utc_now
 from ...core.names import is_metadata_path, is_repository_path, repository_for_username
 from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
@@ -41,8 +42,7 @@ from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import basic_credentials, deny, identify
 from ..refusal import Refusal
-from ..index import paged, sorted_entries
-from .portal import owned_by_caller, page_number
+from .portal import owned_by_caller, page_number, search_words
 
 #: a first publish must bring a secret at least this long (hubpush generates 43 characters)
 MIN_SECRET_LENGTH = 22
@@ -88,10 +88,10 @@ async def listing(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     sort = request.query.get("sort", "recent")
-    if sort not in ("recent", "name"):
+    if sort not in SORTS:
         raise Refusal(400, "UNSUPPORTED", f"sort must be 'recent' or 'name', not {sort[:20]!r}.")
-    query = request.query.get("q", "")[:200]
-    entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), sort, query)
+    query = search_words(request)
+    entries = sorted_listing(hub.index.visible_to(await owned_by_caller(hub, request)), sort, query)
     page = paged(entries, page_number(request))
     address = hub.address(request)
     listed = [entry.listed(address, portal_url(hub, request, entry.repository)) for entry in page.items]

@@ -13,23 +13,19 @@ form carries a CSRF token bound to a cookie of its own.
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
 from importlib.resources import files
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from ...core.catalog import human_size, human_time
+from ...core.catalog import human_size, human_time, paged, sorted_listing
 from ...core.metadata import Visibility
 from ...core.names import is_repository_path
-from ...core.secrets import b64url, unb64url
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import identify
-from ..index import paged, sorted_entries
 from ..portal.readme import MAX_README_BYTES
 
 UNLOCK_SECONDS = 600
@@ -78,8 +74,8 @@ async def home(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await hub.index.ready()
     tab = "all" if request.query.get("tab") == "all" else "recent"
-    query = " ".join(request.query.get("q", "").split())[:200]  # blanks only are no search
-    entries = sorted_entries(hub.index.visible_to(await owned_by_caller(hub, request)), "name" if tab == "all" else "recent", query)
+    query = search_words(request)
+    entries = sorted_listing(hub.index.visible_to(await owned_by_caller(hub, request)), "name" if tab == "all" else "recent", query)
     page = paged(entries, page_number(request))
     return _render(hub, request, "list.html", tab=tab, q=query, page=page)
 
@@ -165,17 +161,14 @@ def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = F
     return response
 
 
-def _csrf_token(hub: Hub, nonce: str, now: float | None = None) -> str:
+def _csrf_token(hub: Hub, nonce: str) -> str:
     """The unlock form's token: bound to this browser's nonce cookie, and valid for CSRF_SECONDS."""
-    issued = str(int(time.time() if now is None else now))
-    return f"{issued}.{hub.signer.sign(f'hubpush-csrf{chr(0)}{nonce}{chr(0)}{issued}')}"
+    return hub.signer.seal("hubpush-csrf", {"nonce": nonce}, CSRF_SECONDS)
 
 
 def _csrf_valid(hub: Hub, nonce: str, token: str) -> bool:
-    issued, _, signature = token.partition(".")
-    if not nonce or not issued.isdigit() or not 0 <= time.time() - int(issued) <= CSRF_SECONDS:
-        return False
-    return hub.signer.check(f"hubpush-csrf{chr(0)}{nonce}{chr(0)}{issued}", signature)
+    sealed = hub.signer.unseal("hubpush-csrf", token)
+    return bool(nonce) and sealed is not None and sealed.get("nonce") == nonce
 
 
 def _same_origin(hub: Hub, request: web.Request) -> bool:
@@ -184,22 +177,19 @@ def _same_origin(hub: Hub, request: web.Request) -> bool:
 
 
 def _sign_unlocked(hub: Hub, repositories: list[str]) -> str:
-    payload = b64url(json.dumps({"repositories": repositories, "exp": int(time.time()) + UNLOCK_SECONDS}).encode())
-    return f"{payload}.{hub.signer.sign('hubpush-portal' + chr(0) + payload)}"
+    return hub.signer.seal("hubpush-portal", {"repositories": repositories}, UNLOCK_SECONDS)
 
 
 def _unlocked(hub: Hub, request: web.Request) -> list[str]:
     """The repositories this browser unlocked, if its cookie is genuine and fresh."""
-    payload, _, signature = request.cookies.get(UNLOCK_COOKIE, "").partition(".")
-    if not payload or not hub.signer.check("hubpush-portal" + chr(0) + payload, signature):
-        return []
-    try:
-        data = json.loads(unb64url(payload))
-    except ValueError:
-        return []
-    if not isinstance(data, dict) or data.get("exp", 0) < time.time():
-        return []
-    return [r for r in data.get("repositories", []) if isinstance(r, str)]
+    sealed = hub.signer.unseal("hubpush-portal", request.cookies.get(UNLOCK_COOKIE, ""))
+    repositories = sealed.get("repositories") if sealed else None
+    return [r for r in repositories if isinstance(r, str)] if isinstance(repositories, list) else []
+
+
+def search_words(request: web.Request) -> str:
+    """``?q=``, blanks folded and cut at 200 characters (blanks only are no search)."""
+    return " ".join(request.query.get("q", "").split())[:200]
 
 
 def page_number(request: web.Request) -> int:

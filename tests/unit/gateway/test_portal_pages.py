@@ -8,7 +8,8 @@ import pytest
 
 from hubpush.core.metadata import Visibility
 from hubpush.gateway.handlers.portal import _templates
-from hubpush.gateway.index import Entry, paged
+from hubpush.core.catalog import paged
+from hubpush.gateway.index import Entry
 
 
 def entry(number: int) -> Entry:

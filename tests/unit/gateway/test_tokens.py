@@ -1,0 +1,26 @@
+"""Sealed values (the portal's cookie and form token): signed per purpose, expiring, never a bearer token."""
+
+from hubpush.gateway.tokens import TokenSigner
+
+SIGNER = TokenSigner(b"k" * 32)
+
+
+def test_a_sealed_value_opens_for_its_purpose_until_it_expires():
+    sealed = SIGNER.seal("hubpush-portal", {"repositories": ["a"]}, ttl=60, now=1000)
+    assert SIGNER.unseal("hubpush-portal", sealed, now=1059) == {"repositories": ["a"], "exp": 1060}
+    assert SIGNER.unseal("hubpush-portal", sealed, now=1061) is None
+
+
+def test_a_sealed_value_passes_for_no_other_purpose_and_no_token():
+    sealed = SIGNER.seal("hubpush-csrf", {"nonce": "n"}, ttl=60)
+    assert SIGNER.unseal("hubpush-portal", sealed) is None
+    assert SIGNER.verify(sealed) is None
+    assert SIGNER.unseal("hubpush-portal", SIGNER.issue("a", {"a": frozenset({"pull"})})) is None
+
+
+def test_a_changed_or_damaged_value_is_refused():
+    payload, _, signature = SIGNER.seal("p", {"x": 1}, ttl=60).partition(".")
+    assert SIGNER.unseal("p", f"{payload}x.{signature}") is None
+    assert SIGNER.unseal("p", f"{payload}.{signature[:-1]}") is None
+    for junk in ["", ".", "e30.x", "ü.ü", "not-a-seal"]:
+        assert SIGNER.unseal("p", junk) is None
