@@ -47,7 +47,15 @@ class TokenSigner:
         return self._mac(b64url(text.encode("utf-8")))
 
     def check(self, text: str, signature: str) -> bool:
-        return hmac.compare_digest(signature.encode("utf-8"), self.sign(text).encode("ascii"))
+        """Constant-time check of :meth:`sign`'s signature; text that is not valid Unicode (aiohttp hands
+        undecodable header bytes over as lone surrogates) is merely wrong, never an error."""
+        if not signature.isascii():
+            return False
+        try:
+            expected = self.sign(text)
+        except UnicodeEncodeError:
+            return False
+        return hmac.compare_digest(signature.encode("ascii"), expected.encode("ascii"))
 
     def seal(self, purpose: str, data: dict[str, object], ttl: int, now: float | None = None) -> str:
         """``data`` signed for one ``purpose`` (a cookie, a form token), readable by anyone, valid ``ttl`` seconds.
@@ -74,9 +82,9 @@ class TokenSigner:
 
     def check_mac(self, payload: str, mac: str) -> bool:
         """Constant-time check of a token's MAC; any text (non-ASCII included) is merely wrong."""
-        if not payload.isascii():
+        if not payload.isascii() or not mac.isascii():
             return False
-        return hmac.compare_digest(mac.encode("utf-8"), self._mac(payload).encode("ascii"))
+        return hmac.compare_digest(mac.encode("ascii"), self._mac(payload).encode("ascii"))
 
     def issue(self, subject: str, access: dict[str, frozenset[str]], now: float | None = None) -> str:
         now = time.time() if now is None else now

@@ -239,3 +239,12 @@ def test_readme_images_make_no_requests_and_executors_without_tags_stay_unlisted
     assert "ImageReadme" not in str(listing(hub, sort="name"))  # no tag yet: nothing to pull
     response = requests.get(f"{hub.url}/hubpush/v1/executors", timeout=10)
     assert response.headers["Cache-Control"] == "no-store" and "Cookie" in response.headers["Vary"]
+
+
+def test_a_cookie_or_token_with_undecodable_bytes_is_merely_wrong(hub, executors):
+    from tests.integration.gateway.test_forwarding import raw_request, send_raw
+
+    home = send_raw(hub.address, raw_request("GET", "/", [(b"Cookie", b"hubpush_unlocked=a.\xff\xfe")]))
+    assert home.status == 200, home
+    bearer = send_raw(hub.address, raw_request("GET", "/hubpush/v1/executors", [(b"Authorization", b"Bearer a.\xff")]))
+    assert bearer.status == 401, bearer

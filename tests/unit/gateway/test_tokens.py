@@ -24,3 +24,10 @@ def test_a_changed_or_damaged_value_is_refused():
     assert SIGNER.unseal("p", f"{payload}.{signature[:-1]}") is None
     for junk in ["", ".", "e30.x", "ü.ü", "not-a-seal"]:
         assert SIGNER.unseal("p", junk) is None
+
+
+def test_undecodable_bytes_from_a_header_are_merely_wrong():
+    # aiohttp hands header bytes that are not UTF-8 over as lone surrogates
+    for value in ["a.\udcff\udcfe", "\udcff.x", "e30.\udcff"]:
+        assert SIGNER.unseal("hubpush-portal", value) is None
+        assert SIGNER.verify(value) is None
