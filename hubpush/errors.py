@@ -238,6 +238,42 @@ class MetadataCorruptError(HubpushError):
     oci_code = "UNKNOWN"
 
 
+class UploadRejectedError(HubpushError):
+    """An uploaded zip (``jina hub push``) that the hub will not unpack."""
+
+    exit_code = 29
+    kind = "upload-rejected"
+    http_status = 400
+
+
+# --- the hub's own builds (``jina hub push`` against the hub) -----------------------------
+class BuildsDisabledError(HubpushError):
+    """The hub was asked to build an uploaded folder but has no Docker engine (or builds are off)."""
+
+    exit_code = 50
+    kind = "builds-disabled"
+    http_status = 501
+    oci_code = "UNSUPPORTED"
+
+
+class HubBusyError(HubpushError):
+    """Every build slot and every place in the hub's build queue is taken."""
+
+    exit_code = 51
+    kind = "hub-busy"
+    http_status = 503
+    oci_code = "TOOMANYREQUESTS"
+
+
+class BuildTimeoutError(HubpushError):
+    """A build on the hub ran longer than the hub allows."""
+
+    exit_code = 52
+    kind = "build-timeout"
+    http_status = 504
+    oci_code = "UNAVAILABLE"
+
+
 def all_error_classes() -> list[type[HubpushError]]:
     """Every concrete error class, for the docs table and the exit-code uniqueness test."""
     found: list[type[HubpushError]] = []

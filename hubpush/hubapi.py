@@ -34,6 +34,12 @@ EXECUTORS_PATH = f"{API_ROOT}/executors"
 PUBLISHER_TOKEN_HEADER = "X-Hubpush-Publisher-Token"
 #: ``GET``: the executors a caller may see, ``?sort=recent|name&q=WORDS&page=N`` (:class:`ListingPage`)
 LISTING_PATH = EXECUTORS_PATH
+#: ``POST``: an access token that pulls several (private) executors, for ``docker login`` (:class:`AccessTokenRequest`)
+ACCESS_TOKENS_PATH = f"{API_ROOT}/access-tokens"
+#: what an access token's text starts with; it is given to docker as the password (any user name)
+ACCESS_TOKEN_PREFIX = "hpat."
+MAX_TOKEN_EXECUTORS = 64
+MAX_TOKEN_HOURS = 24 * 30
 #: the most of a README the hub records, and the most keywords (each at most MAX_KEYWORD_LENGTH)
 MAX_README_BYTES = 64 << 10
 MAX_KEYWORDS = 32
@@ -382,3 +388,50 @@ class ListingPage:
             sort=_field(body, "sort", str, cls.WHAT),
             query=_field(body, "q", str, cls.WHAT, default=""),
         )
+
+
+@dataclass(frozen=True)
+class AccessTokenRequest:
+    """``POST ACCESS_TOKENS_PATH``: the executors (NAME and SECRET each) a token may pull, and for how long."""
+
+    executors: list[tuple[str, str]]
+    hours: int = 24
+
+    WHAT = "access token request"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"executors": [{"name": name, "secret": secret} for name, secret in self.executors], "hours": self.hours}
+
+    @classmethod
+    def from_json(cls, data: object) -> AccessTokenRequest:
+        body = _object(data, cls.WHAT)
+        items = _field(body, "executors", list, cls.WHAT)
+        if not 0 < len(items) <= MAX_TOKEN_EXECUTORS:
+            raise MalformedMessageError(f"The {cls.WHAT} is malformed: 'executors' must list 1 to {MAX_TOKEN_EXECUTORS} executors.")
+        executors = []
+        for item in items:
+            entry = _object(item, cls.WHAT)
+            executors.append((_field(entry, "name", str, cls.WHAT), _field(entry, "secret", str, cls.WHAT)))
+        hours = _field(body, "hours", int, cls.WHAT, default=24)
+        if not 0 < hours <= MAX_TOKEN_HOURS:
+            raise MalformedMessageError(f"The {cls.WHAT} is malformed: 'hours' must be from 1 to {MAX_TOKEN_HOURS}.")
+        return cls(executors, hours)
+
+
+@dataclass(frozen=True)
+class AccessTokenAnswer:
+    """The token, the repositories it pulls and when it expires (seconds since the epoch)."""
+
+    token: str
+    repositories: list[str]
+    expires_at: int
+
+    WHAT = "access token answer"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"token": self.token, "repositories": self.repositories, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_json(cls, data: object) -> AccessTokenAnswer:
+        body = _object(data, cls.WHAT)
+        return cls(_field(body, "token", str, cls.WHAT), _strings(body, "repositories", cls.WHAT), _field(body, "expires_at", int, cls.WHAT))

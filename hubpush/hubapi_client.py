@@ -14,9 +14,12 @@ import requests
 
 from .errors import HubpushError, RegistryError, all_error_classes
 from .hubapi import (
+    ACCESS_TOKENS_PATH,
     INFO_PATH,
     LISTING_PATH,
     PUBLISHER_TOKEN_HEADER,
+    AccessTokenAnswer,
+    AccessTokenRequest,
     ExecutorListing,
     HubInfo,
     ListingPage,
@@ -89,6 +92,11 @@ class HubApiClient:
         """One page of the executors the hub lists to an anonymous caller (public ones)."""
         response = self.registry.send("GET", LISTING_PATH, params={"sort": sort, "q": query, "page": str(page)})
         return ListingPage.from_json(self._answer(response, "list its executors"))
+
+    def create_access_token(self, request: AccessTokenRequest) -> AccessTokenAnswer:
+        """An access token pulling the executors named (the hub checks each secret)."""
+        response = self.registry.send("POST", ACCESS_TOKENS_PATH, json=request.to_json())
+        return AccessTokenAnswer.from_json(self._answer(response, "make an access token"))
 
     def portal_url(self, repository: str = "") -> str:
         """The hub's portal as the CLI reaches the gateway (``repository``: that executor's page)."""

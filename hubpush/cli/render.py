@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from ..core.catalog import human_size, human_time
 if TYPE_CHECKING:  # each command imports its own service, and only when it runs
     from rich.status import Status
 
+    from ..access import AccessToken
     from ..listing import ExecutorList
     from ..publish import PushResult
     from ..pull import PullResult
@@ -194,6 +196,18 @@ def render_pull(result: PullResult, out: Console, *, as_json: bool) -> None:
         emit_json(result.to_dict())
         return
     out.print(Text.assemble(("Pulled ", "bold green"), result.image, "  ", (result.digest, "dim")), highlight=False)
+
+
+def render_token(made: AccessToken, out: Console, *, as_json: bool) -> None:
+    """``hubpush token``: the token (on stdout alone, for pipes) and how to give it to docker."""
+    if as_json:
+        emit_json(made.to_dict())
+        return
+    sys.stdout.write(made.answer.token + "\n")  # alone on stdout, unwrapped: `hubpush token ... | docker login ...`
+    sys.stdout.flush()
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(made.answer.expires_at))
+    err = Console(stderr=True, highlight=False)
+    err.print(Text(f"Pulls {', '.join(made.answer.repositories)} until {until}. Give it to docker with:\n  hubpush token ... | {made.login_command}"))
 
 
 def render_hub(status: dict[str, object], out: Console, *, as_json: bool, what: str) -> None:

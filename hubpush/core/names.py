@@ -90,6 +90,11 @@ def is_repository_path(path: str) -> bool:
     return 0 < len(path) <= MAX_REPOSITORY_LENGTH and all(PATH_COMPONENT_PATTERN.fullmatch(part) for part in path.split("/"))
 
 
+def source_tag(image_digest: str) -> str:
+    """The tag, in the executor's metadata repository, of the source zip its image ``sha256:HEX`` was built from."""
+    return "source-" + image_digest.partition(":")[2]
+
+
 def is_metadata_path(path: str) -> bool:
     """True for repositories inside the metadata namespace (``[ns/]hubpush-meta/...``)."""
     return METADATA_NAMESPACE in path.split("/")

@@ -5,6 +5,8 @@
 | OCI distribution API, proxied | :mod:`.handlers.distribution` | ``/v2/...`` |
 | registry token service | :mod:`.handlers.token` | ``/hubpush/v1/token`` |
 | hub API (``hubpush push``/``show``) | :mod:`.handlers.hub_api` | ``/hubpush/v1/info``, ``/hubpush/v1/executors/REPO[/push|/abort]`` |
+| portal | :mod:`.handlers.portal` | ``/``, ``/executors/REPO``, ``/static/...`` |
+| Jina Hub API (``jina hub push``, ``jinahub+docker://``) | :mod:`.handlers.jina_api` | ``/jina/v2/rpc/...``, ``/jina/source/REPO`` |
 
 Every decision is made by the pure modules (:mod:`hubpush.core.policy`, :mod:`.access`,
 :mod:`.forwarding`); handlers read and write through :mod:`.directory` and reach the registry
@@ -21,7 +23,8 @@ from aiohttp import web
 
 from .. import hubapi
 from ..errors import HubStartError
-from .handlers import distribution, hub_api, portal, token
+from . import jina_wire
+from .handlers import distribution, hub_api, jina_api, portal, token
 from .hub import HUB, Hub
 from .middleware import MIDDLEWARES
 from .settings import GatewaySettings
@@ -56,6 +59,8 @@ def setup_routes(app: web.Application) -> None:
     executor = hubapi.executor_path("{repository:.+}")
     app.router.add_get(hubapi.INFO_PATH, hub_api.info)
     app.router.add_get(hubapi.TOKEN_PATH, token.token)
+    app.router.add_post(hubapi.TOKEN_PATH, token.oauth_token)
+    app.router.add_post(hubapi.ACCESS_TOKENS_PATH, token.access_token)
     app.router.add_post(hubapi.push_path("{repository:.+}"), hub_api.begin_push)
     app.router.add_post(hubapi.abort_path("{repository:.+}"), hub_api.abort_push)
     app.router.add_get(executor, hub_api.executor)
@@ -65,6 +70,14 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/executors/{repository:.+}/unlock", portal.unlock)
     app.router.add_get("/static/{name}", portal.static)
     app.router.add_get("/favicon.ico", portal.favicon)
+    app.router.add_post(jina_wire.WHOAMI, jina_api.whoami)
+    app.router.add_post(jina_wire.LIST_REGISTRIES, jina_api.list_registries)
+    app.router.add_post(jina_wire.PUSH, jina_api.push)
+    app.router.add_post(jina_wire.UPDATE, jina_api.update)
+    app.router.add_post(jina_wire.GET_PACKAGE, jina_api.get_package)
+    app.router.add_post(jina_wire.LIST_TASKS, jina_api.list_tasks)
+    app.router.add_post(jina_wire.QUERY_PROGRESS, jina_api.query_progress)
+    app.router.add_get(jina_wire.SOURCE + "/{repository:.+}", jina_api.source)
     app.router.add_route("*", "/v2", distribution.distribution)
     app.router.add_route("*", "/v2/{tail:.*}", distribution.distribution)
 

@@ -74,7 +74,7 @@ class ExecutorDirectory:
         self._slow = ThreadPoolExecutor(max_workers=SECRET_CHECKS_AT_ONCE, thread_name_prefix="hubpush-scrypt")
 
     # --- plumbing -------------------------------------------------------------------
-    def _at(self, path: str) -> tuple[RegistryClient, str]:
+    def at(self, path: str) -> tuple[RegistryClient, str]:
         """The client for ``path``'s namespace (sharing one connection pool) and its last component."""
         return self._root.at(path)
 
@@ -88,21 +88,21 @@ class ExecutorDirectory:
 
     # --- metadata ---------------------------------------------------------------------
     async def read(self, path: str) -> ExecutorMetadata | None:
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(MetadataStore(client).read, repository)
 
     async def write(self, path: str, metadata: ExecutorMetadata) -> str:
         """Store the metadata; return the new artifact's digest."""
-        client, _ = self._at(path)
+        client, _ = self.at(path)
         return await asyncio.to_thread(MetadataStore(client).write, metadata)
 
     async def current_digest(self, path: str) -> str | None:
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(MetadataStore(client).current_digest, repository)
 
     async def restore(self, path: str, digest: str | None) -> bool:
         """Put the metadata back at ``digest``, or remove it when there was none (False: not possible)."""
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         store = MetadataStore(client)
         if digest is None:
             return await asyncio.to_thread(store.delete, repository)
@@ -112,24 +112,24 @@ class ExecutorDirectory:
         """The README the metadata records ("" when none)."""
         if metadata.readme is None:
             return ""
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(MetadataStore(client).read_readme, repository, metadata.readme)
 
     async def write_readme(self, path: str, text: str, *, truncated: bool) -> ReadmeRecord:
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(lambda: MetadataStore(client).write_readme(repository, text, truncated=truncated))
 
     async def image_size(self, path: str, digest: str) -> int | None:
         """Compressed bytes of the image at ``digest``: config and layers (for an index, its first image)."""
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(client.image_size, repository, digest)
 
     async def tags(self, path: str) -> list[str] | None:
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(client.list_tags, repository)
 
     async def tag_exists(self, path: str, tag: str) -> bool:
-        client, repository = self._at(path)
+        client, repository = self.at(path)
         return await asyncio.to_thread(lambda: client.get_manifest(repository, tag) is not None)
 
     # --- secrets ------------------------------------------------------------------------

@@ -6,12 +6,13 @@ under :data:`HUB`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from yarl import URL
 
 from ..hubapi import TOKEN_PATH
+from .builds import BuildQueue, BuildTasks
 from .directory import ExecutorDirectory
 from .index import ExecutorIndex
 from .settings import GatewaySettings
@@ -28,12 +29,16 @@ class Hub:
     signer: TokenSigner
     registry: UpstreamRegistry
     index: ExecutorIndex
+    #: the hub's own builds of ``jina hub push`` uploads, and what ``jina hub status`` may ask about them
+    builds: BuildQueue
+    tasks: BuildTasks = field(default_factory=BuildTasks)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Hub:
         directory = ExecutorDirectory(settings.upstream)
         registry = UpstreamRegistry(settings.upstream, settings.idle_seconds)
-        return cls(settings, directory, TokenSigner(settings.token_key), registry, ExecutorIndex(directory, registry, settings.index_seconds))
+        index = ExecutorIndex(directory, registry, settings.index_seconds)
+        return cls(settings, directory, TokenSigner(settings.token_key), registry, index, BuildQueue(settings.builds))
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..errors import WrongSecretError
+from ..hubapi import ACCESS_TOKEN_PREFIX
 from ..core.policy import may_pull
 from .access import PULL
 from .hub import Hub
@@ -29,12 +30,14 @@ class Caller:
     grant: Grant | None = None
     #: the caller sent credentials at all (decides 401 "log in" versus 403 "not yours")
     authenticated: bool = False
+    #: the executors an access token lets the caller pull (``hubpush token``)
+    readable: frozenset[str] = frozenset()
 
     def decided(self, repository: str, action: str) -> bool | None:
         """True/False when the credentials alone decide; None when visibility must be looked up."""
         if self.grant is not None:
             return self.grant.allows(repository, action)
-        if self.proven == repository:
+        if self.proven == repository or (action == PULL and repository in self.readable):
             return True
         return None if action == PULL else False
 
@@ -51,6 +54,8 @@ async def identify(hub: Hub, request: web.Request) -> Caller:
         return Caller(proven=grant.subject, grant=grant, authenticated=bool(grant.subject))
     if scheme.lower() == "basic":
         username, secret = basic_credentials(value)
+        if secret.startswith(ACCESS_TOKEN_PREFIX):
+            return access_caller(hub, request, secret)
         proven = await hub.directory.prove(username, secret)
         if proven is None:
             raise Refusal(
@@ -62,6 +67,19 @@ async def identify(hub: Hub, request: web.Request) -> Caller:
             )
         return Caller(proven=proven, authenticated=True)
     return Caller()
+
+
+def access_caller(hub: Hub, request: web.Request, token: str) -> Caller:
+    """The caller an access token makes (any user name goes with it); a bad or expired one is refused."""
+    readable = hub.signer.verify_access(token)
+    if readable is None:
+        raise Refusal(
+            401,
+            "UNAUTHORIZED",
+            "The access token is invalid or expired; make a new one with 'hubpush token' and log in again.",
+            challenge=hub.challenge(request),
+        )
+    return Caller(authenticated=True, readable=readable)
 
 
 async def is_allowed(hub: Hub, caller: Caller, repository: str, action: str) -> bool:

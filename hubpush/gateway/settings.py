@@ -16,6 +16,24 @@ IDLE_SECONDS_ENV = "HUBPUSH_GATEWAY_IDLE_SECONDS"
 DEFAULT_IDLE_SECONDS = 60.0
 INDEX_SECONDS_ENV = "HUBPUSH_GATEWAY_INDEX_SECONDS"
 DEFAULT_INDEX_SECONDS = 15.0
+#: builds of folders uploaded by ``jina hub push``: "off" refuses them; how many at once, waiting, how long each
+BUILDS_ENV = "HUBPUSH_GATEWAY_BUILDS"
+BUILDS_AT_ONCE_ENV = "HUBPUSH_GATEWAY_BUILDS_AT_ONCE"
+BUILD_QUEUE_ENV = "HUBPUSH_GATEWAY_BUILD_QUEUE"
+BUILD_SECONDS_ENV = "HUBPUSH_GATEWAY_BUILD_SECONDS"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How much building the hub takes on (``jina hub push`` uploads)."""
+
+    #: False: the hub answers every upload with "this hub does not build"
+    enabled: bool = True
+    at_once: int = 1
+    waiting: int = 8
+    seconds: float = 1800.0
+    #: the most bytes an uploaded zip may have
+    max_upload: int = 100 << 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,8 @@ class GatewaySettings:
     idle_seconds: float = DEFAULT_IDLE_SECONDS
     #: how often the portal's index looks for pushes that other replicas handled
     index_seconds: float = DEFAULT_INDEX_SECONDS
+    #: the hub's own builds (``jina hub push``)
+    builds: BuildSettings = BuildSettings()
 
     @classmethod
     def from_flags(
@@ -74,7 +94,31 @@ class GatewaySettings:
             ephemeral_key=not key_text,
             idle_seconds=float(idle) if idle else DEFAULT_IDLE_SECONDS,
             index_seconds=float(index) if index else DEFAULT_INDEX_SECONDS,
+            builds=_build_settings(),
         )
+
+
+def _build_settings() -> BuildSettings:
+    """The build limits from the environment; each refused with its variable's name when malformed."""
+    switch = os.environ.get(BUILDS_ENV, "on").strip().lower()
+    if switch not in ("on", "off"):
+        raise HubStartError(f"{BUILDS_ENV} must be 'on' or 'off', not {switch!r}.")
+    defaults = BuildSettings()
+    numbers = {}
+    for variable, default in ((BUILDS_AT_ONCE_ENV, defaults.at_once), (BUILD_QUEUE_ENV, defaults.waiting)):
+        text = os.environ.get(variable, "")
+        if text and not (text.isdigit() and 0 < int(text) <= 64):
+            raise HubStartError(f"{variable} must be a whole number from 1 to 64, not {text!r}.")
+        numbers[variable] = int(text) if text else default
+    seconds = os.environ.get(BUILD_SECONDS_ENV, "")
+    if seconds and not _is_positive_number(seconds):
+        raise HubStartError(f"{BUILD_SECONDS_ENV} must be a number of seconds above 0, not {seconds!r}.")
+    return BuildSettings(
+        enabled=switch == "on",
+        at_once=numbers[BUILDS_AT_ONCE_ENV],
+        waiting=numbers[BUILD_QUEUE_ENV],
+        seconds=float(seconds) if seconds else defaults.seconds,
+    )
 
 
 def _read_file(path: Path, flag: str) -> str:

@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass, field
 
 from ..core.secrets import b64url, unb64url
+from ..hubapi import ACCESS_TOKEN_PREFIX
 
 TOKEN_TTL_SECONDS = 300
+ACCESS_PURPOSE = "access-token"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,24 @@ class TokenSigner:
         if not isinstance(expires, int) or expires < (time.time() if now is None else now):
             return None
         return body
+
+    def issue_access(self, repositories: list[str], hours: int, now: float | None = None) -> tuple[str, int]:
+        """An access token that pulls ``repositories`` for ``hours``, and when it expires.
+
+        Sealed for its own purpose: it passes for no bearer token, cookie or form token."""
+        now = time.time() if now is None else now
+        sealed = self.seal(ACCESS_PURPOSE, {"pull": sorted(repositories)}, hours * 3600, now=now)
+        return ACCESS_TOKEN_PREFIX + sealed, int(now) + hours * 3600
+
+    def verify_access(self, token: str, now: float | None = None) -> frozenset[str] | None:
+        """The repositories an access token pulls, or None when it is forged, damaged or expired."""
+        if not token.startswith(ACCESS_TOKEN_PREFIX):
+            return None
+        body = self.unseal(ACCESS_PURPOSE, token[len(ACCESS_TOKEN_PREFIX) :], now=now)
+        pulls = body.get("pull") if body else None
+        if not isinstance(pulls, list) or not all(isinstance(item, str) for item in pulls):
+            return None
+        return frozenset(pulls)
 
     def check_mac(self, payload: str, mac: str) -> bool:
         """Constant-time check of a token's MAC; any text (non-ASCII included) is merely wrong."""

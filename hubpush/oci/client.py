@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
@@ -247,6 +248,28 @@ class RegistryClient:
         if finished.status_code != 201:
             raise self._fail(finished, f"finish a blob upload to {repository}")
         return digest
+
+    def push_blob_file(self, repository: str, path: Path, digest: str) -> int:
+        """Upload the file at ``path`` (whose digest the caller computed while writing it) as one
+        blob, streamed from disk, never held in memory; return its size."""
+        size = path.stat().st_size
+        if self._request("HEAD", f"/v2/{self.qualified(repository)}/blobs/{digest}").status_code == 200:
+            return size
+        started = self._request("POST", f"/v2/{self.qualified(repository)}/blobs/uploads/")
+        if started.status_code != 202 or "Location" not in started.headers:
+            raise self._fail(started, f"start a blob upload to {repository}")
+        location = started.headers["Location"]
+        separator = "&" if "?" in location else "?"
+        with path.open("rb") as body:
+            finished = self._request(
+                "PUT",
+                f"{location}{separator}digest={digest}",
+                data=body,
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            )
+        if finished.status_code != 201:
+            raise self._fail(finished, f"finish a blob upload to {repository}")
+        return size
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """Read a small blob whole. Image layers are never read this way."""

@@ -15,6 +15,10 @@ MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MA
 METADATA_MEDIA_TYPE = "application/vnd.hubpush.executor.metadata.v1+json"
 #: the media type of the README layer of that artifact
 README_MEDIA_TYPE = "text/markdown; charset=utf-8"
+#: the artifact type (and config media type) of the zip an executor was pushed with through Jina's client
+SOURCE_MEDIA_TYPE = "application/vnd.hubpush.executor.source.v1+json"
+#: the media type of that zip, the artifact's one layer
+SOURCE_ZIP_MEDIA_TYPE = "application/zip"
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,33 @@ from .plan import PushPlan, PushResult
 from .ports import Engine, PushBackend, Reporter, TagDestination, Verdict
 
 
+#: the sentence that tells how to finish a first publish that failed half-way: (NAME, SECRET, secret cache) -> text
+ResumeHint = Callable[[str, str, str], str]
+
+
+def cli_resume_hint(name: str, secret: str, cache: str) -> str:
+    """``hubpush push`` keeps the secret in the local cache: retrying on this machine is enough."""
+    return f"retry with 'hubpush push --force-update {name} PATH' on this machine (its secret is cached in {cache})."
+
+
 class PushFlow:
     """Runs one push against one backend; every collaborator is handed in."""
 
-    def __init__(self, backend: PushBackend, engine: Callable[[], Engine], secrets: SecretStore, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        backend: PushBackend,
+        engine: Callable[[], Engine],
+        secrets: SecretStore,
+        reporter: Reporter,
+        *,
+        resume_hint: ResumeHint = cli_resume_hint,
+    ) -> None:
         self.backend = backend
         #: connects to the engine; called once the push is allowed, so a refusal never needs Docker
         self.connect_engine = engine
         self.secrets = secrets
         self.reporter = reporter
+        self.resume_hint = resume_hint
 
     @property
     def location(self) -> str:
@@ -120,10 +138,7 @@ class PushFlow:
                 self.secrets.forget(self.location, plan.repository)
             failure.message += f" No tag was pushed and the {self.backend.whose} metadata is back as it was."
         elif first_publish:
-            failure.message += (
-                f" The name {verdict.name!r} is reserved for you: retry with 'hubpush push --force-update {verdict.name} PATH' "
-                f"on this machine (its secret is cached in {self.secrets.path})."
-            )
+            failure.message += f" The name {verdict.name!r} is reserved for you: " + self.resume_hint(verdict.name, secret, str(self.secrets.path))
         failure.args = (failure.message,)
         return failure
 

@@ -112,7 +112,7 @@ async def begin_push(request: web.Request) -> web.Response:
     """
     hub = hub_of(request)
     repository = request.match_info["repository"]
-    check = PushCheck.from_json(await _json_body(request))
+    check = PushCheck.from_json(await json_body(request))
     _, secret = basic_credentials(request.headers.get("Authorization", "").partition(" ")[2])
     push = _push_request(repository, check, secret)
     if not push.is_update:
@@ -154,7 +154,7 @@ async def abort_push(request: web.Request) -> web.Response:
     """
     hub = hub_of(request)
     repository = request.match_info["repository"]
-    point = RestorePoint.from_json(await _json_body(request))
+    point = RestorePoint.from_json(await json_body(request))
     caller = await identify(hub, request)
     if caller.proven != repository or caller.grant is not None:
         raise deny(hub, request, caller, repository, PUSH)
@@ -254,7 +254,7 @@ def _check_sizes(check: PushCheck) -> None:
         )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, read with a small bound and a deadline (the hub API takes no big bodies)."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise Refusal(413, "SIZE_INVALID", f"A hub API request body is at most {MAX_BODY_BYTES} bytes.")
