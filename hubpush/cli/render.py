@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ..config import DEFAULT_REGISTRY
 from ..core.catalog import human_size, human_time
+from ..core.names import jinahub_uri
 
 if TYPE_CHECKING:  # each command imports its own service, and only when it runs
     from rich.status import Status
@@ -101,6 +102,7 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
         f"  docker run --rm -p 8080:8080 {first} --port 8080\n",
         ("  Jina Flow: ", "bold"),
         f"uses: docker://{first}",
+        *_jinahub_lines(result),
     )
     title = "Published" if result.first_publish else "Updated"
     out.print(Panel(table, title=Text(f"{title} {result.name}"), expand=False))
@@ -109,6 +111,14 @@ def render_push(result: PushResult, out: Console, err: Console, *, as_json: bool
         out.print(Text.assemble(("Portal: ", "bold"), result.portal_url), highlight=False)
     for warning in result.warnings:
         err.print(Text.assemble(("Warning: ", "yellow"), warning))
+
+
+def _jinahub_lines(result: PushResult) -> list[str]:
+    """Through a hub, at its top level, Jina's own names work too (the hub serves the Jina Hub API)."""
+    if not result.portal_url or "/" in result.registry:
+        return []
+    uri = jinahub_uri(result.name, result.tags[0], private=result.visibility.value == "private")
+    return [f"\n  Jina Hub:  uses: {uri}   (with JINA_HUBBLE_REGISTRY={result.portal_url.split('/executors/')[0].rstrip('/')}/jina)"]
 
 
 def _private_pull_lines(result: PushResult) -> list[str]:

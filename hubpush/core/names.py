@@ -129,3 +129,9 @@ def executor_paths(catalog: list[str]) -> list[str]:
             if at == len(parts) - 2:
                 found.append("/".join(parts[:at] + parts[at + 1 :]))
     return found
+
+
+def jinahub_uri(name: str, tag: str, *, private: bool) -> str:
+    """How a Jina Flow names the executor on a hub (with ``JINA_HUBBLE_REGISTRY=http://HUB/jina``);
+    a private one carries its secret, written here as the placeholder ``SECRET``."""
+    return f"jinahub+docker://{name}{':SECRET' if private else ''}/{tag}"

@@ -25,6 +25,7 @@ from ...core.policy import may_pull
 from ...errors import (
     BuildsDisabledError,
     DockerUnreachableError,
+    ExecutorNotFoundError,
     HubpushError,
     MalformedMessageError,
     NameTakenError,
@@ -256,7 +257,7 @@ async def get_package(request: web.Request) -> web.Response:
     digest = await _digest_of(hub, repository, metadata, tag, query)
     source = await asyncio.to_thread(_find_source, hub, repository, digest)
     if not query.wants_image and source is None:
-        raise SecretRequiredError(
+        raise ExecutorNotFoundError(
             f"{query.name}:{tag} was pushed with 'hubpush push', which keeps no source zip; use jinahub+docker://{query.name}/{tag}."
         )
     data = wire.executor_payload(name=metadata.name, visibility=metadata.visibility, tags=[tag], digest=digest, secret=None)
@@ -295,7 +296,7 @@ async def _digest_of(hub: Hub, repository: str, metadata: ExecutorMetadata, tag:
     manifest = await asyncio.to_thread(client.get_manifest, name, tag) if tag in metadata.tags else None
     if manifest is None:
         known = ", ".join(sorted(metadata.tags)) or "none"
-        raise SecretRequiredError(f"Executor {query.name!r} has no tag {tag!r} on this hub (its tags: {known}).")
+        raise ExecutorNotFoundError(f"Executor {query.name!r} has no tag {tag!r} on this hub (its tags: {known}).")
     return manifest.digest
 
 
