@@ -137,6 +137,8 @@ class BuildEvents:
         self._deadline = time.monotonic() + seconds
         self._seconds = seconds
         self.dropped = 0
+        #: a new secret that a failure's sentence carries to the pusher: kept out of every record
+        self.shown_secret: str | None = None
 
     # --- the worker thread's side ---------------------------------------------------------
     def _put(self, kind: str, value: Any) -> None:
@@ -199,7 +201,7 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
             secret_store=SecretStore(workdir / "secrets"),
             engine=allowed_engine,
             publisher_token=publisher_token,
-            resume_hint=jina_resume_hint,
+            resume_hint=lambda name, secret, cache: _shown(events, secret, jina_resume_hint(name, secret, cache)),
         )
         _keep_source(upload, result, upstream, events)
         return result
@@ -234,6 +236,11 @@ def _keep_source(upload: Upload, result: PushResult, upstream: str, events: Buil
         SourceStore(registry).write(repository, result.digest, upload.archive, sha256=upload.sha256, md5=upload.md5)
     except HubpushError as exc:
         result.warnings.append(f"The source zip was not kept ({exc.message}); jinahub:// use of this push will not work.")
+
+
+def _shown(events: BuildEvents, secret: str, sentence: str) -> str:
+    events.shown_secret = secret
+    return sentence
 
 
 def jina_resume_hint(name: str, secret: str, _cache: str) -> str:

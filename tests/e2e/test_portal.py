@@ -404,6 +404,7 @@ def test_executor_page_shows_tags_protected_mark_pull_lines_and_readme(hub, visi
         f"docker pull {hub.host}/text-encoder:v2",
         f"hubpush pull TextEncoder -t v2 --registry {hub.host}",
         f"uses: docker://{hub.host}/text-encoder:v2",
+        f"uses: jinahub+docker://TextEncoder/v2   (JINA_HUBBLE_REGISTRY={hub.url}/jina)",
     ]
     readme = page.locator(".readme .markdown")
     assert readme.locator("h1").inner_text() == "TextEncoder"

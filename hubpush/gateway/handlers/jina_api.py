@@ -184,7 +184,7 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
     while True:
         kind, value = await events.next()
         if kind == "failed":
-            task.status, task.error = "failed", value.message
+            task.status, task.error = "failed", _recordable(value.message, events)
             await worker
             raise value  # answered by the middleware in the client's error shape
         if kind == "allowed":
@@ -201,12 +201,17 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
         await _send(response, task, kind, value)
     await worker
     if kind == "failed":
-        task.status, task.error = "failed", value.message
+        task.status, task.error = "failed", _recordable(value.message, events)
         await _write(response, wire.error_line(value))
     else:
         await _complete(response, task, value, events)
     await response.write_eof()
     return response
+
+
+def _recordable(message: str, events: BuildEvents) -> str:
+    """A failure's sentence as the build's record keeps it: a new secret goes to the pusher only."""
+    return message.replace(events.shown_secret, "SECRET") if events.shown_secret else message
 
 
 async def _complete(response: web.StreamResponse, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
