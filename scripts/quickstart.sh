@@ -89,6 +89,13 @@ else
     hubpush push "$PUBLIC_EXAMPLE"
 fi
 
+if docker image inspect jinaai/jina:latest >/dev/null 2>&1; then
+    say "Jina's own client against the hub: jina hub pull jinahub+docker://$PUBLIC_NAME/latest   (JINA_HUBBLE_REGISTRY=http://$HUB/jina)"
+    docker run --rm --network host -v /var/run/docker.sock:/var/run/docker.sock -e "JINA_HUBBLE_REGISTRY=http://$HUB/jina" \
+        -e JINA_HUBBLE_HIDE_EXECUTOR_PUSH_SUCCESS_MSG=1 --entrypoint jina jinaai/jina:latest hub pull "jinahub+docker://$PUBLIC_NAME/latest" \
+        | tail -n 3
+fi
+
 say "The Hub portal"
 curl -fsS "http://$HUB/" | grep -q "$PUBLIC_NAME" || { echo "the portal at http://$HUB/ does not list $PUBLIC_NAME" >&2; exit 1; }
 hubpush list --recent

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import uuid
 import zipfile
 
@@ -245,3 +246,53 @@ def test_jina_hub_status_lists_public_builds_only(hub):
     lines = [json.loads(line) for line in report.text.splitlines()]
     assert lines[-1]["type"] == "report" and lines[-1]["status"] == "succeeded"
     assert "secret" not in lines[-1]["result"]
+
+
+def test_build_env_dockerfile_platform_and_no_cache_reach_the_build(hub):
+    name = f"Flags{uuid.uuid4().hex[:8]}"
+    dockerfile = f'FROM {TEST_BASE_IMAGE}\nARG GREETING\nRUN test "$GREETING" = hi && echo "greeting is $GREETING"\n'
+    archive = executor_zip(name, extra={"Dockerfile": "FROM scratch\n", "build/Custom.dockerfile": dockerfile})
+    lines = stream_lines(
+        send_push(hub, archive, id=name, dockerfile="build/Custom.dockerfile", buildEnv='{"GREETING": "hi"}',
+                  platform="linux/amd64", buildWithNoCache="True", verbose="True")
+    )  # fmt: skip
+    assert lines[-1]["type"] == "complete", lines[-3:]
+    assert any("greeting is hi" in line.get("payload", "") for line in lines if line["type"] == "console")
+    assert not any("Using cache" in line.get("payload", "") for line in lines if line["type"] == "console")
+    wrong = send_push(hub, archive, id=name, dockerfile="build/Custom.dockerfile", buildEnv='{"GREETING": "no"}')
+    assert wrong.status_code == 409  # the NAME is taken now: refused before the build, as any plain push
+
+
+def test_a_build_over_its_time_is_stopped_and_publishes_nothing(docker_client, tmp_path):
+    env = {"HUBPUSH_GATEWAY_BUILD_SECONDS": "1"}
+    with running_registry(docker_client) as behind, running_gateway(behind, tmp_path, env=env) as gateway:
+        name = f"Slow{uuid.uuid4().hex[:8]}"
+        archive = executor_zip(name, extra={"Dockerfile": f"FROM {TEST_BASE_IMAGE}\nRUN sleep 3 && echo slept\nRUN echo next\n"})
+        lines = stream_lines(send_push(gateway, archive, id=name, buildWithNoCache="True"))
+        assert lines[-1]["type"] == "error" and lines[-1]["payload"]["kind"] == "build-timeout", lines[-3:]
+        assert behind.tags(repository_for(name)) is None
+        remove_local_images(docker_client, gateway.address)
+
+
+def test_a_full_build_queue_refuses_at_once_and_changes_nothing(docker_client, tmp_path):
+    import threading
+
+    env = {"HUBPUSH_GATEWAY_BUILDS_AT_ONCE": "1", "HUBPUSH_GATEWAY_BUILD_QUEUE": "1"}
+    with running_registry(docker_client) as behind, running_gateway(behind, tmp_path, env=env) as gateway:
+        slow = f"FROM {TEST_BASE_IMAGE}\nRUN sleep 4\n"
+        answers: list = []
+        names = [f"Queued{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        workers = [
+            threading.Thread(target=lambda n=n: answers.append(send_push(gateway, executor_zip(n, extra={"Dockerfile": slow}), id=n, buildWithNoCache="True")))
+            for n in names
+        ]
+        for worker in workers:
+            worker.start()
+            time.sleep(1)
+        busy = send_push(gateway, executor_zip("Queued3rd"), id="Queued3rd")
+        assert busy.status_code == 503 and "busy" in busy.json()["readableMessage"]
+        for worker in workers:
+            worker.join(timeout=120)
+        assert sorted(stream_lines(answer)[-1]["type"] for answer in answers) == ["complete", "complete"]
+        assert behind.tags(repository_for("Queued3rd")) is None
+        remove_local_images(docker_client, gateway.address)
