@@ -152,6 +152,9 @@ def test_show_through_the_hub_has_the_readme_summary_and_the_portal_url(on_hub, 
 def test_push_through_the_hub_prints_the_portal_url(on_hub, gateway):
     assert json.loads(on_hub.first.push.stdout)["portal_url"] == f"http://{gateway.address}/executors/{on_hub.first.repository}"
     assert f"Portal: http://{gateway.address}/executors/{on_hub.second.repository}" in on_hub.second.push.stdout
+    # and the line Jina's own Flows use against the hub (the Jina Hub API, docs/jina.md)
+    jina_line = f"uses: jinahub+docker://{on_hub.second.name}/latest   (with JINA_HUBBLE_REGISTRY=http://{gateway.address}/jina)"
+    assert jina_line in on_hub.second.push.stdout
 
 
 # --- on a bare registry ----------------------------------------------------------------------
