@@ -214,3 +214,30 @@ def test_a_failing_build_shows_the_failing_step_and_publishes_nothing(hub, tmp_p
     assert done.returncode != 0
     assert "exit 3" in output and "returned a non-zero code: 3" in output, output[-3000:]
     assert hub.registry.tags(repository(name)) is None
+
+
+def test_jinas_own_credential_helper_hands_docker_an_access_token(hub, folder, docker_client, tmp_path):
+    """``JINA_AUTH_TOKEN`` = a hubpush access token and ``docker-credential-jina-hubble deploy HUB``: docker then
+    asks the hub's token service with the OAuth2 form, and a Flow of a private executor runs, no docker login."""
+    path, name = folder("JinaHelper")
+    done = push(hub, path, "--private")
+    assert done.returncode == 0, done.stdout + done.stderr
+    secret = secret_of(done)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUBPUSH_")}
+    environment["HUBPUSH_CONFIG_DIR"] = str(tmp_path / "hubpush-config")
+    made = subprocess.run(
+        [sys.executable, "-m", "hubpush", "token", "--registry", hub.address, f"{name}:{secret}", "--hours", "1"],
+        capture_output=True, text=True, timeout=60, env=environment,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    forget_images(docker_client, hub, name)
+    script = tmp_path / "flow"
+    script.mkdir()
+    (script / "flow.py").write_text(FLOW)
+    command = ["docker", "run", "--rm", "--network", "host", "--add-host", "host.docker.internal:127.0.0.1"]
+    command += ["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", f"{script}:/work", "-e", f"JINA_HUBBLE_REGISTRY={hub.url}/jina"]
+    command += ["-e", f"JINA_AUTH_TOKEN={made.stdout.strip()}", "--entrypoint", "sh", JINA_IMAGE, "-c"]
+    command += [f"docker-credential-jina-hubble deploy {hub.address} && python3 /work/flow.py jinahub+docker://{name}:{secret}/latest"]
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert "ANSWER: hello, world" in ran.stdout, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "POST /hubpush/v1/token" in hub.log.read_text()
