@@ -239,14 +239,15 @@ async def _write(response: web.StreamResponse, line: dict[str, Any]) -> None:
 
 
 def _for_jina(exc: HubpushError, upload: Upload) -> HubpushError:
-    """The CLI's sentences name hubpush's flags; Jina's client has its own."""
-    if isinstance(exc, NameTakenError) and not upload.is_update:
+    """The rules' sentences name hubpush's commands; the pusher here typed Jina's."""
+    if isinstance(exc, NameTakenError) and not upload.is_update and "already exists" in exc.message:
         name = upload.form.name
         exc.message = (
             f"The executor {name!r} already exists on this hub. To update it, push with its secret: "
             f"jina hub push --force-update {name} --secret SECRET PATH"
         )
-    exc.message = exc.message.replace("--force-update NAME", "--force-update NAME --secret SECRET")
+    for hubpush_words, jina_words in (("hubpush push --force-update", "jina hub push --force-update"), ("'hubpush push PATH'", "'jina hub push PATH'")):
+        exc.message = exc.message.replace(hubpush_words, jina_words)
     return exc
 
 

@@ -31,3 +31,16 @@ def test_undecodable_bytes_from_a_header_are_merely_wrong():
     for value in ["a.\udcff\udcfe", "\udcff.x", "e30.\udcff"]:
         assert SIGNER.unseal("hubpush-portal", value) is None
         assert SIGNER.verify(value) is None
+
+
+def test_an_access_token_names_its_repositories_expires_and_passes_for_nothing_else():
+    token, expires = SIGNER.issue_access(["b", "a"], hours=1, now=1000.0)
+    assert expires == 1000 + 3600 and token.startswith("hpat.")
+    assert SIGNER.verify_access(token, now=1001.0) == frozenset({"a", "b"})
+    assert SIGNER.verify_access(token, now=expires + 1.0) is None
+    assert SIGNER.verify(token[len("hpat."):]) is None  # never a bearer token
+    assert SIGNER.unseal("jina-source", token[len("hpat."):], now=1001.0) is None  # never a source URL's token
+    sealed_elsewhere = SIGNER.seal("hubpush-portal", {"pull": ["a"]}, ttl=60, now=1000.0)
+    assert SIGNER.verify_access("hpat." + sealed_elsewhere, now=1001.0) is None  # a portal cookie is no access token
+    assert SIGNER.verify_access(token[len("hpat."):], now=1001.0) is None
+    assert TokenSigner(b"k" * 32).verify_access(token, now=1001.0) is None  # another hub's key
