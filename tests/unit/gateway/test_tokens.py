@@ -43,4 +43,4 @@ def test_an_access_token_names_its_repositories_expires_and_passes_for_nothing_e
     sealed_elsewhere = SIGNER.seal("hubpush-portal", {"pull": ["a"]}, ttl=60, now=1000.0)
     assert SIGNER.verify_access("hpat." + sealed_elsewhere, now=1001.0) is None  # a portal cookie is no access token
     assert SIGNER.verify_access(token[len("hpat."):], now=1001.0) is None
-    assert TokenSigner(b"k" * 32).verify_access(token, now=1001.0) is None  # another hub's key
+    assert TokenSigner(b"o" * 32).verify_access(token, now=1001.0) is None  # another hub's key
