@@ -16,13 +16,11 @@ has its own directory and secret cache, removed when it ends: no build sees anot
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import shutil
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +64,9 @@ class BuildQueue:
         self._slots = asyncio.Semaphore(settings.at_once)
         self._waiting = 0
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for a build slot; refuse when the queue is full."""
+    async def acquire(self) -> None:
+        """Wait for a build slot; refuse at once when the queue is full. The slot is held until
+        :meth:`release`, which the build's own end calls: a client that goes away frees nothing."""
         if self._waiting >= self.settings.waiting:
             raise HubBusyError(
                 f"The hub is busy: {self.settings.at_once} build(s) running and {self._waiting} waiting; retry in a few minutes."
@@ -78,10 +76,9 @@ class BuildQueue:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
-        try:
-            yield
-        finally:
-            self._slots.release()
+
+    def release(self) -> None:
+        self._slots.release()
 
 
 @dataclass

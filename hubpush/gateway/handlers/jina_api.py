@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -85,18 +86,32 @@ async def update(request: web.Request) -> web.StreamResponse:
 
 
 async def _push(request: web.Request, *, is_update: bool) -> web.StreamResponse:
-    """Refusals come back as JSON before any build; an allowed push streams its build as NDJSON."""
+    """Refusals come back as JSON before any build; an allowed push streams its build as NDJSON.
+
+    Once its worker starts, the build owns its slot and its upload: both are given back when the
+    build ends, not when the client leaves, so clients that go away cannot pile up builds."""
     hub = hub_of(request)
     await _check_builds(hub)
     publisher = hub.settings.publisher_token if _holds_publisher_token(hub, request) else None
-    with tempfile.TemporaryDirectory(prefix="hubpush-upload-") as scratch:
-        upload = await _receive(hub, request, Path(scratch) / "upload.zip", is_update=is_update)
-        async with hub.builds.slot():
-            task = hub.tasks.start(upload.form.name)
-            loop = asyncio.get_running_loop()
-            events = BuildEvents(loop, hub.settings.builds.seconds)
-            worker = loop.run_in_executor(None, _run, hub, upload, events, publisher)
-            return await _answer(request, upload, events, task, worker)
+    scratch = Path(tempfile.mkdtemp(prefix="hubpush-upload-"))
+    worker: asyncio.Future[None] | None = None
+    try:
+        upload = await _receive(hub, request, scratch / "upload.zip", is_update=is_update)
+        await hub.builds.acquire()
+        loop = asyncio.get_running_loop()
+        task = hub.tasks.start(upload.form.name)
+        events = BuildEvents(loop, hub.settings.builds.seconds)
+        worker = loop.run_in_executor(None, _run, hub, upload, events, publisher)
+        worker.add_done_callback(lambda _: _finished(hub, scratch))
+        return await _answer(request, upload, events, task, worker)
+    finally:
+        if worker is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _finished(hub: Hub, scratch: Path) -> None:
+    hub.builds.release()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run(hub: Hub, upload: Upload, events: BuildEvents, publisher: str | None) -> None:
