@@ -163,6 +163,16 @@ class MalformedMessageError(HubpushError):
     oci_code = "UNSUPPORTED"
 
 
+class UploadRejectedError(HubpushError):
+    """An uploaded executor archive (a zip from ``jina hub push``) that hubpush will not unpack:
+    too large, too many entries, a decompression bomb, paths out of the folder, links, devices."""
+
+    exit_code = 29
+    kind = "upload-rejected"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
+
+
 class SecretCacheError(HubpushError):
     """The local secret cache cannot be read or written."""
 
