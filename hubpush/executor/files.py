@@ -34,17 +34,20 @@ def special_file_error(rel: str, folder: Path, kind: str, advice: str) -> BuildC
     return BuildContextError(f"{printable(rel)} in {printable(folder)} is {kind}, which hubpush never reads; {advice}.")
 
 
-def folder_file(folder: Path, rel: str) -> Path | None:
+def folder_file(folder: Path, rel: str, *, links_out: bool = False) -> Path | None:
     """``folder/rel`` if it is a regular file (or a link to one inside the folder), None if there
     is none (or it is a folder), else the refusal. Only ``lstat``/``stat``: nothing is opened.
 
-    ``folder`` must be resolved already.
+    A link out of the folder is refused, or with ``links_out`` taken as no file (for a README
+    that only the portal reads). ``folder`` must be resolved already.
     """
     path = folder / rel
     try:
         status = os.lstat(path)
         if stat.S_ISLNK(status.st_mode):
             if not path.resolve().is_relative_to(folder):
+                if links_out:
+                    return None
                 raise BuildContextError(
                     f"{printable(rel)} in {printable(folder)} is a link to a place outside the folder; the build context "
                     "would carry only the link: copy the file into the folder."

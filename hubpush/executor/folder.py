@@ -119,7 +119,8 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
         raise ExecutorFolderNotFoundError(f"{str(path)!r} is not a folder; pass the executor's folder, not a file inside it.")
     folder = folder.resolve()
     # lstat of every file hubpush opens, before it opens any: a FIFO .dockerignore read later would hang the push
-    present = {rel: folder_file(folder, rel) for rel in READ_BY_HUBPUSH}
+    # (a README linked from outside, as monorepos do, is only left out of the portal, as before)
+    present = {rel: folder_file(folder, rel, links_out=rel == README_FILE) for rel in READ_BY_HUBPUSH}
 
     config_path = folder / CONFIG_FILE
     if present[CONFIG_FILE] is None:

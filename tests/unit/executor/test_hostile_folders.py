@@ -85,6 +85,13 @@ def test_links_out_of_the_folder_are_refused_for_files_hubpush_reads(folder, tmp
         load_executor_folder(folder)
 
 
+def test_a_readme_linked_from_outside_is_only_left_out_of_the_portal(folder, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "README.md"
+    outside.write_text("# the monorepo's README")
+    os.symlink(outside, folder / "README.md")
+    assert load_executor_folder(folder).readme == ""
+
+
 def test_links_inside_the_folder_still_work(folder):
     (folder / "real.yml").write_text(CONFIG)
     (folder / "config.yml").unlink()
