@@ -98,3 +98,45 @@ def test_other_hostile_values_are_one_sentence(text, fragment):
 
 def test_timestamps_stay_text_so_impossible_dates_do_not_crash():
     assert parse_yaml("version: 2024-02-30\n", "c") == {"version": "2024-02-30"}
+
+
+@pytest.fixture(scope="module")
+def pure_python_parse():
+    """A copy of the module built without libyaml, as on a PyYAML without its C extension."""
+    import importlib.util
+    import sys
+
+    import hubpush.executor.safe_yaml as module
+
+    spec = importlib.util.spec_from_file_location("hubpush.executor._safe_yaml_pure", module.__file__)
+    assert spec and spec.loader
+    copy = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("yaml._yaml")
+    sys.modules["yaml._yaml"] = None  # type: ignore[assignment]  # makes the import fail
+    sys.modules[spec.name] = copy  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(copy)
+    finally:
+        del sys.modules[spec.name]
+        if saved is not None:
+            sys.modules["yaml._yaml"] = saved
+    assert not hasattr(copy, "_Parser")
+    return copy.parse_yaml
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (billion_laughs(), "aliases are expanded"),
+        ("[" * 100_000, "nests deeper than 64 levels"),
+        ("{a: " * 100_000, "nests deeper than 64 levels"),
+        ("a: &a [1, *a]\n", "inside the node it refers to"),
+        ("version: " + "1" * 5000 + "\n", "value YAML cannot read"),
+    ],
+)
+def test_the_same_limits_hold_without_libyaml(pure_python_parse, text, fragment):
+    started = time.perf_counter()
+    with pytest.raises(InvalidExecutorConfigError, match=fragment):
+        pure_python_parse(text, "config.yml")
+    assert time.perf_counter() - started < 0.5
+    assert pure_python_parse("!Exec\nmetas: {name: X}\n", "c") == {"metas": {"name": "X"}, "__tag__": "Exec"}
