@@ -163,6 +163,16 @@ class MalformedMessageError(HubpushError):
     oci_code = "UNSUPPORTED"
 
 
+class UploadRejectedError(HubpushError):
+    """An uploaded executor archive (a zip from ``jina hub push``) that hubpush will not unpack:
+    too large, too many entries, a decompression bomb, paths out of the folder, links, devices."""
+
+    exit_code = 29
+    kind = "upload-rejected"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
+
+
 class SecretCacheError(HubpushError):
     """The local secret cache cannot be read or written."""
 
@@ -236,14 +246,6 @@ class MetadataCorruptError(HubpushError):
     kind = "metadata-corrupt"
     http_status = 500
     oci_code = "UNKNOWN"
-
-
-class UploadRejectedError(HubpushError):
-    """An uploaded zip (``jina hub push``) that the hub will not unpack."""
-
-    exit_code = 29
-    kind = "upload-rejected"
-    http_status = 400
 
 
 # --- the hub's own builds (``jina hub push`` against the hub) -----------------------------

@@ -44,6 +44,8 @@ MAX_TOKEN_HOURS = 24 * 30
 MAX_README_BYTES = 64 << 10
 MAX_KEYWORDS = 32
 MAX_KEYWORD_LENGTH = 64
+#: the longest description (``metas.description``) the hub records; the CLI refuses longer before any network
+MAX_DESCRIPTION_LENGTH = 4096
 
 
 def executor_path(repository: str) -> str:

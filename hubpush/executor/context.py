@@ -17,20 +17,42 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..core.paths import printable
 from ..errors import BuildContextError
-from .folder import ExecutorFolder
+from .files import read_head, special_file_error, special_kind
+from .folder import MAX_LIST_FILE_BYTES, ExecutorFolder
 from .template import RENDERED_DOCKERFILE, with_labels
 
 #: Never part of a build context, whatever the ignore files say.
 ALWAYS_EXCLUDED = (".git", ".hubpush")
 
 
-def _read_ignore_file(path: Path) -> list[str]:
+def _read_list_file(path: Path) -> str:
+    """An ignore file's text (at most MAX_LIST_FILE_BYTES; the loader made sure it is a regular file)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = read_head(path, MAX_LIST_FILE_BYTES)
     except OSError as exc:
-        raise BuildContextError(f"{path} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
+        raise BuildContextError(f"{printable(path)} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
+    if len(data) > MAX_LIST_FILE_BYTES:
+        raise BuildContextError(f"{printable(path)} is larger than {MAX_LIST_FILE_BYTES >> 20} MiB; shorten it.")
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_ignore_file(path: Path) -> list[str]:
+    text = _read_list_file(path)
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _refuse_special_files(root: Path, files: list[str]) -> None:
+    """FIFOs, sockets and devices never travel: the engine would recreate them (devices as
+    root) in the context, and the tar writer skips sockets without a word. One ``lstat`` each."""
+    for rel in files:
+        try:
+            kind = special_kind(os.lstat(root / rel).st_mode)
+        except OSError:
+            continue  # vanished since the walk: the tar writer reports it
+        if kind is not None:
+            raise special_file_error(rel, root, kind, "remove it from the folder or list it in .dockerignore")
 
 
 def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()) -> list[str]:
@@ -81,7 +103,9 @@ def context_files(root: Path, dockerfile: str | None, never: Sequence[Path] = ()
             return False
         return not any(path == h or path.startswith(h + "/") for h in hidden)
 
-    return sorted(f for f in files if sent(f))
+    kept = sorted(f for f in files if sent(f))
+    _refuse_special_files(root, kept)
+    return kept
 
 
 def content_timestamp(root: Path, files: list[str]) -> str:
@@ -150,10 +174,11 @@ class BuildContext:
         if RENDERED_DOCKERFILE in {self.dockerfile, *self.files} or (self.root / ".dockerignore").exists():
             return False
         try:
-            own = (self.root / self.dockerfile).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            data = read_head(self.root / self.dockerfile, MAX_LIST_FILE_BYTES)
+            own = data.decode("utf-8") if len(data) <= MAX_LIST_FILE_BYTES else None
+        except (OSError, UnicodeDecodeError, BuildContextError):
             return False  # the engine reads it as it is (and reports what is wrong with it)
-        labelled = with_labels(own, labels)
+        labelled = with_labels(own, labels) if own is not None else None
         if labelled is None:
             return False
         self.dockerfile = RENDERED_DOCKERFILE
@@ -166,7 +191,7 @@ class BuildContext:
         own = None
         if ".dockerignore" in self.files:
             self.files.remove(".dockerignore")
-            own = (self.root / ".dockerignore").read_text(encoding="utf-8", errors="replace")
+            own = _read_list_file(self.root / ".dockerignore")
         lines = [own or "", f"# added by hubpush\n{RENDERED_DOCKERFILE}"]
         if own is None:
             lines.append(".dockerignore")
@@ -202,7 +227,7 @@ class BuildContext:
                         tar.add(self.root / rel, arcname=rel, recursive=False)
                     except OSError as exc:
                         raise BuildContextError(
-                            f"{rel} in {self.root} cannot be read ({exc.strerror or exc}); fix its permissions "
+                            f"{printable(rel)} in {printable(self.root)} cannot be read ({exc.strerror or exc}); fix its permissions "
                             "or list it in .dockerignore."
                         ) from None
                 for name, text in self.extra:

@@ -12,48 +12,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..core.paths import printable
 from ..errors import (
     DockerfileError,
     ExecutorFolderNotFoundError,
     ExecutorNameMissingError,
     InvalidBuildEnvError,
     InvalidExecutorConfigError,
+    InvalidExecutorNameError,
     MissingBuildEnvError,
 )
 from ..core.names import validate_name
-from .presentation import read_keywords, read_readme
+from ..hubapi import MAX_DESCRIPTION_LENGTH
+from .files import folder_file, read_head
+from .presentation import README_FILE, read_keywords, read_readme
+from .safe_yaml import DEFAULT_YAML_LIMITS, parse_yaml
 
 CONFIG_FILE = "config.yml"
 MANIFEST_FILE = "manifest.yml"
 REQUIREMENTS_FILE = "requirements.txt"
 DEFAULT_DOCKERFILE = "Dockerfile"
+#: the files hubpush itself opens: each is checked (no FIFO, device, socket or link out of the
+#: folder) before anything is read, so such a folder is refused before any network
+READ_BY_HUBPUSH = (CONFIG_FILE, MANIFEST_FILE, REQUIREMENTS_FILE, DEFAULT_DOCKERFILE, README_FILE, ".dockerignore", ".gitignore")
+#: requirements.txt, .dockerignore and .gitignore are read whole: a bound keeps that cheap
+MAX_LIST_FILE_BYTES = 1 << 20
+#: executor NAMEs are at most 64 characters (core.names); longer ones are refused without echoing them
+MAX_NAME_LENGTH = 64
 
 #: ``${VAR}`` as pip expands it in requirements files (upper case, digits, ``_``).
 _REQUIREMENT_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BUILD_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class _TolerantLoader(yaml.SafeLoader):
-    """Safe YAML loader that accepts Jina's ``!ClassName`` tags instead of failing.
-
-    Old Jina configs say ``!MyExecutor`` at the top instead of ``jtype: MyExecutor``;
-    the tag is kept under the key ``__tag__`` so it can stand in for ``jtype``.
-    """
-
-
-def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        value: Any = loader.construct_mapping(node, deep=True)
-        value.setdefault("__tag__", tag_suffix)
-        return value
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_TolerantLoader.add_multi_constructor("!", _construct_tagged)
 
 
 @dataclass(frozen=True)
@@ -82,20 +71,27 @@ class ExecutorFolder:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from a file that :func:`folder_file` accepted, with :mod:`.safe_yaml`'s limits."""
+    limit = DEFAULT_YAML_LIMITS.max_bytes
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InvalidExecutorConfigError(f"{path} is not valid YAML{where}: {problem}; fix the file and push again.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidExecutorConfigError(f"{path} cannot be read ({exc.__class__.__name__}); check the file.") from None
-    if data is None:
+        data = read_head(path, limit)
+    except OSError as exc:
+        raise InvalidExecutorConfigError(f"{printable(path)} cannot be read ({exc.strerror or exc}); check the file.") from None
+    if len(data) > limit:
+        raise InvalidExecutorConfigError(
+            f"{printable(path)} is larger than {limit >> 10} KiB, the most hubpush reads of it; keep models and data "
+            "in other files of the folder."
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidExecutorConfigError(f"{printable(path)} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+    parsed = parse_yaml(text, printable(path))
+    if parsed is None:
         return {}
-    if not isinstance(data, dict):
-        raise InvalidExecutorConfigError(f"{path} must be a YAML mapping (key: value), not a {type(data).__name__}.")
-    return data
+    if not isinstance(parsed, dict):
+        raise InvalidExecutorConfigError(f"{printable(path)} must be a YAML mapping (key: value), not a {type(parsed).__name__}.")
+    return parsed
 
 
 def _text(value: Any, key: str, where: Path, *, names_a_thing: bool = False) -> str:
@@ -107,8 +103,10 @@ def _text(value: Any, key: str, where: Path, *, names_a_thing: bool = False) -> 
         return value.strip()
     if not names_a_thing and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
+    shown = printable(repr(value))
+    shown = shown if len(shown) <= 60 else shown[:60] + "..."  # a list of 20,000 nodes is no sentence
     raise InvalidExecutorConfigError(
-        f"'{key}' in {where} must be a plain text value, not {type(value).__name__} {value!r}; quote it."
+        f"'{key}' in {printable(where)} must be a plain text value, not {type(value).__name__} {shown}; quote it."
     )
 
 
@@ -120,14 +118,17 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
     if not folder.is_dir():
         raise ExecutorFolderNotFoundError(f"{str(path)!r} is not a folder; pass the executor's folder, not a file inside it.")
     folder = folder.resolve()
+    # lstat of every file hubpush opens, before it opens any: a FIFO .dockerignore read later would hang the push
+    # (a README linked from outside, as monorepos do, is only left out of the portal, as before)
+    present = {rel: folder_file(folder, rel, links_out=rel == README_FILE) for rel in READ_BY_HUBPUSH}
 
     config_path = folder / CONFIG_FILE
-    if not config_path.is_file():
+    if present[CONFIG_FILE] is None:
         raise InvalidExecutorConfigError(
-            f"{folder} has no {CONFIG_FILE}; an executor folder needs one with 'jtype' and 'metas.name'."
+            f"{printable(folder)} has no {CONFIG_FILE}; an executor folder needs one with 'jtype' and 'metas.name'."
         )
     config = _read_yaml(config_path)
-    manifest = _read_yaml(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).is_file() else {}
+    manifest = _read_yaml(folder / MANIFEST_FILE) if present[MANIFEST_FILE] else {}
 
     jtype = _text(config.get("jtype") or config.get("__tag__"), "jtype", config_path, names_a_thing=True)
     if not jtype:
@@ -150,19 +151,30 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
         raise ExecutorNameMissingError(
             f"No executor name found in {folder}: add 'metas: {{name: YourExecutorName}}' to {CONFIG_FILE}."
         )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidExecutorNameError(
+            f"The executor name in {printable(config_path)} is {len(name)} characters long; "
+            f"use at most {MAX_NAME_LENGTH} letters, digits, '_', '.' or '-'."
+        )
     validate_name(name)
+    description = field("description", "description")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidExecutorConfigError(
+            f"metas.description in {printable(config_path)} is {len(description)} characters; the hub keeps at most "
+            f"{MAX_DESCRIPTION_LENGTH}: shorten it and put the rest in README.md."
+        )
     readme, readme_truncated = read_readme(folder)
 
     return ExecutorFolder(
         path=folder,
         name=name,
         jtype=jtype,
-        description=field("description", "description"),
+        description=description,
         version=field("version", "version"),
         source=field("url", "url", "repo"),
         dockerfile=_find_dockerfile(folder, dockerfile),
-        has_requirements=(folder / REQUIREMENTS_FILE).is_file(),
-        requirement_vars=_requirement_vars(folder / REQUIREMENTS_FILE),
+        has_requirements=present[REQUIREMENTS_FILE] is not None,
+        requirement_vars=_requirement_vars(present[REQUIREMENTS_FILE]),
         keywords=read_keywords(metas, manifest, config_path if metas.get("keywords") else manifest_path),
         readme=readme,
         readme_truncated=readme_truncated,
@@ -171,8 +183,7 @@ def load_executor_folder(path: Path, dockerfile: str | None = None) -> ExecutorF
 
 def _find_dockerfile(folder: Path, requested: str | None) -> Path | None:
     if requested is None:
-        default = folder / DEFAULT_DOCKERFILE
-        return default if default.is_file() else None
+        return folder_file(folder, DEFAULT_DOCKERFILE)
     candidate = Path(requested)
     candidate = (candidate if candidate.is_absolute() else folder / candidate).resolve()
     if not candidate.is_relative_to(folder):
@@ -180,20 +191,27 @@ def _find_dockerfile(folder: Path, requested: str | None) -> Path | None:
             f"Dockerfile {requested!r} is outside the executor folder {folder}; the build context is that folder, "
             "so move the Dockerfile into it."
         )
-    if not candidate.is_file():
+    if folder_file(folder, candidate.relative_to(folder).as_posix()) is None:
         raise DockerfileError(f"Dockerfile {requested!r} does not exist in {folder}; check the -f path.")
     return candidate
 
 
-def _requirement_vars(requirements: Path) -> list[str]:
-    if not requirements.is_file():
+def _requirement_vars(requirements: Path | None) -> list[str]:
+    if requirements is None:
         return []
     try:
-        text = requirements.read_text(encoding="utf-8", errors="replace")
+        data = read_head(requirements, MAX_LIST_FILE_BYTES)
     except OSError as exc:
-        raise InvalidExecutorConfigError(f"{requirements} cannot be read ({exc.strerror or exc}); fix its permissions.") from None
+        raise InvalidExecutorConfigError(
+            f"{printable(requirements)} cannot be read ({exc.strerror or exc}); fix its permissions."
+        ) from None
+    if len(data) > MAX_LIST_FILE_BYTES:
+        raise InvalidExecutorConfigError(
+            f"{printable(requirements)} is larger than {MAX_LIST_FILE_BYTES >> 20} MiB; a requirements file lists packages, "
+            "keep wheels and data in other files."
+        )
     found: list[str] = []
-    for line in text.splitlines():
+    for line in data.decode("utf-8", errors="replace").splitlines():
         if line.lstrip().startswith("#"):
             continue
         found.extend(_REQUIREMENT_VAR.findall(line))

@@ -11,8 +11,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidExecutorConfigError
+from ..errors import HubpushError, InvalidExecutorConfigError
 from ..hubapi import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_README_BYTES
+from .files import read_head
 
 README_FILE = "README.md"
 
@@ -31,9 +32,8 @@ def read_readme(folder: Path) -> tuple[str, bool]:
     if not stat.S_ISREG(status.st_mode) or not path.resolve().is_relative_to(folder):
         return "", False
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_README_BYTES + 1)
-    except OSError:
+        data = read_head(path, MAX_README_BYTES)
+    except (OSError, HubpushError):  # replaced by a FIFO since: left out, as above
         return "", False
     truncated = len(data) > MAX_README_BYTES
     # cut on a character boundary: a partial UTF-8 sequence at the end is dropped, not replaced

@@ -183,9 +183,7 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
     registry's metadata namespace (which the gateway serves to no client), for ``jinahub://`` use."""
     workdir = Path(tempfile.mkdtemp(prefix="hubpush-build-"))
     try:
-        folder = workdir / "executor"
-        folder.mkdir()
-        extract_archive(upload.archive, folder)
+        folder = extract_archive(upload.archive, workdir / "executor")
         settings = _settings(upload, folder, hub_address)
 
         def allowed_engine() -> Engine:

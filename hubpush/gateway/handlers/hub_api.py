@@ -24,6 +24,7 @@ from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
 from ...core.secrets import hash_secret
 from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
 from ...hubapi import (
+    MAX_DESCRIPTION_LENGTH,
     MAX_KEYWORD_LENGTH,
     MAX_KEYWORDS,
     MAX_README_BYTES,
@@ -47,7 +48,7 @@ from .portal import owned_by_caller, page_number, search_words
 #: a first publish must bring a secret at least this long (hubpush generates 43 characters)
 MIN_SECRET_LENGTH = 22
 #: bounds on what one push adds to the metadata document
-MAX_DESCRIPTION = 4096
+MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 MAX_TAGS_PER_PUSH = 64
 #: hub API bodies are small JSON objects (a README at most 64 KiB): a bound and a deadline keep stalled
 #: uploads from holding memory

@@ -54,6 +54,27 @@ def executor_zip(name: str, *, extra: dict[str, str] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def hostile_zip(kind: str, name: str) -> bytes:
+    """Zips no client makes, built byte by byte where zipfile would clean them up (tests/unit/executor/zips.py)."""
+    from tests.unit.executor.zips import raw_zip, zero_bomb
+
+    config = {"name": b"config.yml", "data": f"jtype: {name}\nmetas: {{name: {name}}}\n".encode()}
+    if kind == "absolute":
+        return raw_zip([config, {"name": b"/etc/cron.d/evil", "data": b"x"}])
+    if kind == "symlink":
+        return raw_zip([config, {"name": b"link", "data": b"/etc/passwd", "attr": (0o120777) << 16}])
+    if kind == "fifo":
+        return raw_zip([config, {"name": b"pipe", "data": b"", "attr": (0o010644) << 16}])
+    if kind == "bomb":
+        return zero_bomb(1)
+    if kind == "laughs":
+        laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}" + f", *{chr(97 + i)}" * 9 + "]" for i in range(9)]
+        return executor_zip(name, extra={"config.yml": f"jtype: {name}\nmetas:\n  name: {name}\n" + "\n".join(laughs) + "\n"})
+    if kind == "no config":
+        return raw_zip([{"name": b"executor.py", "data": b"x"}])
+    raise AssertionError(kind)
+
+
 def send_push(hub, archive: bytes, *, endpoint: str = "executor.push", md5: str | None = None, headers=None, **fields: str):
     form = {"public": "False", "private": "False", "md5sum": md5 or hashlib.md5(archive).hexdigest(), **fields}
     files = {"file": ("filename", archive, "application/octet-stream")}
@@ -112,7 +133,13 @@ def test_push_streams_progress_then_complete_with_name_and_secret(hub):
         ("bad boolean", {"public": "yes"}, None, "'public'"),
         ("build env not an object", {"buildEnv": "[1]"}, None, "buildEnv"),
         ("bad tag", {"tags": "no spaces allowed"}, None, "tag"),
-        ("traversal", {}, "traversal", "outside"),
+        ("traversal", {}, "traversal", "climbs out of the folder"),
+        ("absolute path", {}, "absolute", "absolute"),
+        ("symlink", {}, "symlink", "symbolic link"),
+        ("fifo entry", {}, "fifo", "not a file or folder"),
+        ("zip bomb", {}, "bomb", "unpacks to more than"),
+        ("billion laughs", {}, "laughs", "alias"),
+        ("no config.yml", {}, "no config", "config.yml"),
     ],
 )
 def test_bad_pushes_are_refused_in_the_clients_shape_and_change_nothing(hub, why, fields, archive, needle):
@@ -121,6 +148,8 @@ def test_bad_pushes_are_refused_in_the_clients_shape_and_change_nothing(hub, why
         archive = executor_zip(name)
     elif archive == "traversal":
         archive = executor_zip(name, extra={"../escape.txt": "x"})
+    elif isinstance(archive, str):
+        archive = hostile_zip(archive, name)
     endpoint = fields.pop("endpoint", "executor.push")
     md5 = fields.pop("md5sum", None)
     before = hub.registry.snapshot()
