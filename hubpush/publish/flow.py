@@ -124,6 +124,12 @@ class PushFlow:
                 f" The name {verdict.name!r} is reserved for you: retry with 'hubpush push --force-update {verdict.name} PATH' "
                 f"on this machine (its secret is cached in {self.secrets.path})."
             )
+        else:
+            failure.message += (
+                f" This push's intent stays recorded in the {self.backend.whose} metadata (protected tags "
+                f"{', '.join(verdict.decision.protected_tags) or 'none'}): run the same push again once the registry answers; "
+                "'hubpush hub check' shows what is left, '--repair' settles it."
+            )
         failure.args = (failure.message,)
         return failure
 
@@ -156,7 +162,7 @@ def push_tags(engine: Engine, destination: TagDestination, tags: list[str], repo
     first, *others = tags
     image, repository = destination.image, destination.repository
     reporter.step(f"Pushing {image}:{first}")
-    digest = engine.push(image, first, on_log=reporter.log, credentials=destination.credentials)
+    digest = engine.push(image, first, on_log=reporter.log, credentials=destination.credentials, on_wait=reporter.step)
     pushed.append(first)
     if not others:
         return digest

@@ -82,7 +82,7 @@ def test_a_second_tag_that_lands_elsewhere_fails_after_the_first_and_is_undone_w
     r = rig(tmp_path)
     real_push = r.engine.push
 
-    def push_then_race(repository, tag, on_log=None, *, credentials=None):
+    def push_then_race(repository, tag, on_log=None, *, credentials=None, on_wait=None):
         digest = real_push(repository, tag, on_log, credentials=credentials)
         r.registry.put_manifest("tags-hasher", tag, b"another client's image", "application/json")
         return digest
