@@ -196,6 +196,7 @@ class DockerEngine:
 
         digest = ""
         stall = push_stall_seconds()
+        said_retry = -WAIT_LINE_SECONDS
         try:
             stream: Iterable[dict[str, Any]] = self.api.push(
                 repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
@@ -216,7 +217,9 @@ class DockerEngine:
                 status = chunk.get("status")
                 if status and not chunk.get("progressDetail"):
                     on_log(f"{chunk.get('id', '')}: {status}".lstrip(": "))
-                if status and status.startswith("Retrying"):  # the registry failed and the engine tries again: say so
+                if status and status.startswith("Retrying") and time.monotonic() - said_retry >= WAIT_LINE_SECONDS:
+                    # the registry failed and the engine tries again: say so, once in a while (it counts down per layer)
+                    said_retry = time.monotonic()
                     on_wait(f"The registry failed during the push of {repository}:{tag}; the engine is {status[0].lower()}{status[1:]}")
         except docker.errors.APIError as exc:
             raise PushFailedError(f"Pushing {repository}:{tag} failed: {exc.explanation or exc}.") from None

@@ -115,6 +115,8 @@ class PushFlow:
         if not undo.explain:
             return failure
         first_publish = verdict.decision.is_first_publish
+        if undo.why_not:
+            failure.message += f" Undoing the recorded intent failed too: {undo.why_not}"
         if undo.restored:
             if first_publish:
                 self.secrets.forget(self.location, plan.repository)

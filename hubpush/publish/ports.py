@@ -94,6 +94,8 @@ class Undo:
     explain: bool = True
     #: a more precise error that replaces the failure (e.g. a race for a protected tag was lost)
     error: HubpushError | None = None
+    #: why undoing failed too (e.g. the registry behind the hub is down), for the failure's sentence
+    why_not: str = ""
 
 
 @dataclass(frozen=True)
