@@ -98,7 +98,7 @@ def find_problems(state: ExecutorState) -> list[Finding]:
         return [Finding(where, Problem.METADATA_CORRUPT, state.corrupt, fix="repair or delete its metadata with the registry's API")]
     metadata = state.metadata
     if metadata is None:
-        if state.tags is None:
+        if not state.tags:  # no repository, or one whose every manifest was deleted: nothing anyone can pull
             return []
         return [
             Finding(
@@ -109,7 +109,7 @@ def find_problems(state: ExecutorState) -> list[Finding]:
             )
         ]
     held = state.tags or {}
-    if state.tags is None and not metadata.tags:
+    if not held and not metadata.tags:
         return [_reserved(where, metadata)]
     return [*_recorded(where, metadata, held), *_unrecorded(where, metadata, held), *_protected(where, metadata, held), *_history(where, metadata, held)]
 

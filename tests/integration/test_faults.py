@@ -9,11 +9,15 @@ engine is never stopped.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -227,3 +231,75 @@ def test_the_registry_disk_full_fails_with_a_sentence_and_loses_nothing(docker_c
         # what the failed push left is only ever a repairable record, never a lost executor
         assert all(f["repairable"] or f["kind"] == "name-reserved" for f in report["remaining"]), report
         assert registry.tags(repository_for(small_name)) == ["latest"]
+
+
+def test_the_gateway_killed_mid_push_then_restarted(docker_client, tmp_path):
+    key = uuid.uuid4().hex * 2  # replicas and restarts share the token key
+    with own_registry(docker_client) as registry:
+        with running_gateway(registry, tmp_path, token_key=key) as hub:
+            user = Publisher(tmp_path, hub.address)
+            user.push_ok(user.folder()[0])
+            folder, name = user.folder(megabytes=48)
+            push = user.start("push", folder, "--tag", "v1", "--protected-tag", "v1")
+            wait_for_log(hub.log, f"POST /v2/{repository_for(name)}/blobs/uploads/")
+            hub.process.send_signal(signal.SIGKILL)
+            hub.process.wait(timeout=10)
+            time.sleep(2)
+            with running_gateway(registry, tmp_path, token_key=key, port=int(hub.address.rpartition(":")[2])):
+                out, err = push.communicate(timeout=180)
+
+                assert "Traceback" not in out + err
+                if push.returncode != 0:
+                    assert "Error:" in err and ("intent" in err or "back as it was" in err or "reserved" in err), err
+                nothing_lost_and_next_push_works(user, registry, folder, name)
+
+
+class ThrottlingProxy:
+    """A TCP proxy that forwards at most ``rate`` bytes per second each way: a slow link."""
+
+    def __init__(self, target: tuple[str, int], rate: int) -> None:
+        self.target, self.rate = target, rate
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        chunk = max(self.rate // 20, 1)
+        with suppress(OSError):
+            while data := source.recv(chunk):
+                sink.sendall(data)
+                time.sleep(len(data) / self.rate)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_slow_link_is_slow_but_never_stalled(docker_client, tmp_path):
+    with own_registry(docker_client) as registry:
+        proxy = ThrottlingProxy(("127.0.0.1", int(registry.address.rpartition(":")[2])), rate=2 << 20)
+        try:
+            user = Publisher(tmp_path, f"localhost:{proxy.port}")
+            folder, name = user.folder(megabytes=8)
+            started = time.monotonic()
+            # the layer takes about 4 s at 2 MiB/s: progress keeps coming, so a 3 s stall limit is never hit
+            result = user.run("push", "--json", folder, HUBPUSH_PUSH_STALL_SECONDS="3")
+            took = time.monotonic() - started
+        finally:
+            proxy.close()
+
+        assert result.exit_code == 0, result.stderr + result.stdout
+        assert took >= 4  # it really went through the slow link
+        assert registry.manifest(repository_for(name), "latest")[0] == result.json["digest"]
+        assert Publisher(tmp_path, registry.address).check(registry).exit_code == 0

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 from hubpush.oci.client import RegistryClient
 from hubpush.oci.metadata_store import MetadataStore
 from tests.conftest import TEST_BASE_IMAGE, CliResult, cli_publisher, running_gateway, running_registry, run_cli
@@ -88,17 +89,30 @@ def test_finds_and_repairs_what_is_safe_and_nothing_else(hub, tmp_path):
     assert again.exit_code == 0, again.stderr
 
 
+def copy_image(address: str, source: str, target: str) -> str:
+    """Put ``source:latest`` into a new repository ``target`` with the registry's API (blobs mounted, not sent): an image pushed around hubpush."""
+    registry = RegistryClient(address)
+    manifest = registry.get_manifest(source, "latest")
+    document = json.loads(manifest.raw)
+    for blob in [document["config"], *document["layers"]]:
+        mounted = requests.post(f"http://{address}/v2/{target}/blobs/uploads/?mount={blob['digest']}&from={source}", timeout=10)
+        assert mounted.status_code == 201, mounted.text
+    registry.put_manifest(target, "latest", manifest.raw, manifest.media_type)
+    return manifest.digest
+
+
 def test_what_only_a_person_can_settle_is_reported_and_left_alone(hub, tmp_path):
     behind = hub.registry
     publish = cli_publisher(hub.address, tmp_path)
-    _, orphan = publish()
+    _, source = publish()
     _, broken = publish()
+    orphan = f"orphan-{source}"
+    digest = copy_image(behind.address, source, orphan)
     registry = RegistryClient(behind.address)
-    meta = registry.get_manifest(f"hubpush-meta/{orphan}", "current")
-    assert registry.delete_manifest(f"hubpush-meta/{orphan}", meta.digest)
+    good = registry.get_manifest(f"hubpush-meta/{broken}", "current")
     document = b"{not json"
-    digest = registry.push_blob(f"hubpush-meta/{broken}", document)
-    raw = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": {"mediaType": "application/json", "digest": digest, "size": len(document)}, "layers": []})
+    blob = registry.push_blob(f"hubpush-meta/{broken}", document)
+    raw = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": {"mediaType": "application/json", "digest": blob, "size": len(document)}, "layers": []})
     registry.put_manifest(f"hubpush-meta/{broken}", "current", raw.encode(), MANIFEST)
     before = behind.snapshot()
 
@@ -109,9 +123,9 @@ def test_what_only_a_person_can_settle_is_reported_and_left_alone(hub, tmp_path)
     assert f"hubpush-meta/{broken}:current is not valid" in result.stdout
     assert "fix:" in result.stdout
     assert behind.snapshot() == before
-    # leave the shared registry consistent for the other tests of this module
-    registry.put_manifest(f"hubpush-meta/{orphan}", "current", meta.raw, meta.media_type)
-    registry.delete_manifest(f"hubpush-meta/{broken}", registry.get_manifest(f"hubpush-meta/{broken}", "current").digest)
+    # leave the shared registry consistent for the other tests of this module: an emptied repository is no problem
+    assert registry.delete_manifest(orphan, digest)
+    registry.put_manifest(f"hubpush-meta/{broken}", "current", good.raw, good.media_type)
     assert check(tmp_path, behind.address).exit_code == 0
 
 

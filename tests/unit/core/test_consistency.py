@@ -33,6 +33,7 @@ def test_a_consistent_executor_has_no_problems():
 
 def test_a_registry_without_hubpush_repositories_is_consistent():
     assert find_problems(ExecutorState("hello", None, None)) == []
+    assert find_problems(ExecutorState("emptied", None, {})) == []  # every manifest deleted: nothing to pull
 
 
 def test_each_kind_of_problem_is_named_with_its_tag():
