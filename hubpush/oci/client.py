@@ -70,7 +70,7 @@ class RegistryClient:
         """One API call; on a 401 challenge, authenticate the standard way and retry once."""
         url = urljoin(self.base_url, path_or_url)
         response = self._send(method, url, **kwargs)
-        if response.status_code == 401 and self._authenticate(response.headers.get("WWW-Authenticate", "")):
+        if _wants_other_token(response) and self._authenticate(response.headers.get("WWW-Authenticate", "")):
             response = self._send(method, url, **kwargs)
         return response
 
@@ -276,3 +276,11 @@ def _upstream_failure(response: requests.Response) -> str:
         return str(error["message"]) if error["detail"]["component"] == "registry-behind-hub" else ""
     except (ValueError, KeyError, IndexError, TypeError):
         return ""
+
+
+def _wants_other_token(response: requests.Response) -> bool:
+    """A 401 challenge, or a 403 whose challenge says the token lacks the scope (a pull token reused for a push,
+    as a hub gateway answers a PUT after a GET of a private executor): both are answered with a new token."""
+    if response.status_code == 401:
+        return True
+    return response.status_code == 403 and 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", "")
