@@ -33,12 +33,44 @@ DOCKER_CERTS_DIR_ENV = "HUBPUSH_DOCKER_CERTS_DIR"
 DEFAULT_DOCKER_CERTS_DIR = "/etc/docker/certs.d"
 #: the token a pushing client presents to a hub that lets only its holders create executors
 PUSH_PUBLISHER_TOKEN_ENV = "HUBPUSH_PUBLISHER_TOKEN"
+#: how long the CLI waits for any one answer of the registry or hub before it gives up
+TIMEOUT_ENV = "HUBPUSH_TIMEOUT_SECONDS"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+#: how long a push may go without a word from the engine (no layer progress) before it gives up
+PUSH_STALL_ENV = "HUBPUSH_PUSH_STALL_SECONDS"
+DEFAULT_PUSH_STALL_SECONDS = 120.0
+#: a line saying the push still waits is printed this often while nothing happens
+WAIT_LINE_SECONDS = 5.0
 
 # --- the hub gateway (``hub serve``, ``hub up``) ----------------------------------------
 GATEWAY_UPSTREAM_ENV = "HUBPUSH_GATEWAY_UPSTREAM"
 GATEWAY_TOKEN_KEY_ENV = "HUBPUSH_GATEWAY_TOKEN_KEY"
 #: the publisher token a hub requires (the hub's side of :data:`PUSH_PUBLISHER_TOKEN_ENV`)
 GATEWAY_PUBLISHER_TOKEN_ENV = "HUBPUSH_GATEWAY_PUBLISHER_TOKEN"
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name`` (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86400:
+        raise ConflictingFlagsError(f"{name} must be a number of seconds between 0 and 86400, not {raw[:40]!r}; fix or unset it.")
+    return value
+
+
+def request_timeout() -> float:
+    """How long hubpush waits for one answer of a registry or hub (:data:`TIMEOUT_ENV`)."""
+    return seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS)
+
+
+def push_stall_seconds() -> float:
+    """How long a push may see no progress before it gives up (:data:`PUSH_STALL_ENV`)."""
+    return seconds_from_env(PUSH_STALL_ENV, DEFAULT_PUSH_STALL_SECONDS)
 
 
 def docker_certs_dir() -> Path:

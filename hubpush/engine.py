@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .config import PUSH_STALL_ENV, WAIT_LINE_SECONDS, push_stall_seconds
 from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError
 
 #: how many build log lines a failure shows
@@ -23,6 +27,49 @@ LogSink = Callable[[str], None]
 
 if TYPE_CHECKING:  # docker-py (and requests with it) is imported once the engine is needed: refusals never pay for it
     import docker
+
+
+#: what :func:`watched` yields when its stream said nothing for too long
+STALLED: dict[str, Any] = {}
+
+
+def watched(stream: Iterable[dict[str, Any]], stall: float, on_quiet: Callable[[float], None], every: float = WAIT_LINE_SECONDS) -> Iterator[dict[str, Any]]:
+    """``stream``'s items, read in a thread so that silence can be noticed: ``on_quiet(seconds)`` every
+    ``every`` seconds without an item, and :data:`STALLED` once ``stall`` seconds passed without one.
+    An error of the stream is raised here. The reading thread is a daemon: a hung engine never keeps
+    the process alive."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for item in stream:
+                items.put(("item", item))
+            items.put(("end", None))
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            items.put(("error", exc))
+
+    threading.Thread(target=read, name="hubpush-push-stream", daemon=True).start()
+    last = time.monotonic()
+    while True:
+        try:
+            what, value = items.get(timeout=min(every, max(stall - (time.monotonic() - last), 0.01)))
+        except queue.Empty:
+            quiet = time.monotonic() - last
+            if quiet >= stall:
+                yield STALLED
+                return
+            on_quiet(quiet)
+            continue
+        if what == "end":
+            return
+        if what == "error":
+            raise value
+        last = time.monotonic()
+        yield value
+
+
+def _waiting(repository: str, tag: str, quiet: float, stall: float) -> str:
+    return f"Still pushing {repository}:{tag}: nothing from the registry for {quiet:.0f} s (giving up after {stall:g} s, {PUSH_STALL_ENV})"
 
 
 def _ignore(_: str) -> None:
@@ -134,22 +181,32 @@ class DockerEngine:
         self.api.tag(image_id, repository, tag=tag)
 
     def push(
-        self, repository: str, tag: str, on_log: LogSink = _ignore, *, credentials: tuple[str, str] | None = None
+        self, repository: str, tag: str, on_log: LogSink = _ignore, *, credentials: tuple[str, str] | None = None,
+        on_wait: LogSink = _ignore,
     ) -> str:
         """Push ``repository:tag``; return the manifest digest the registry stored.
 
         ``credentials`` (a hub executor's NAME and SECRET) are handed to the engine for this
-        push only; without them the engine uses what ``docker login`` stored.
+        push only; without them the engine uses what ``docker login`` stored. While the engine
+        says nothing, ``on_wait`` hears so every few seconds; after HUBPUSH_PUSH_STALL_SECONDS
+        of silence the push gives up.
         """
         import docker.errors
         import requests.exceptions
 
         digest = ""
+        stall = push_stall_seconds()
+        said_retry = -WAIT_LINE_SECONDS
         try:
             stream: Iterable[dict[str, Any]] = self.api.push(
                 repository, tag=tag, stream=True, decode=True, auth_config=_auth_config(credentials)
             )
-            for chunk in stream:
+            for chunk in watched(stream, stall, lambda quiet: on_wait(_waiting(repository, tag, quiet, stall))):
+                if chunk is STALLED:
+                    raise PushFailedError(
+                        f"Pushing {repository}:{tag} stalled: nothing from the registry for {stall:g} s ({PUSH_STALL_ENV}); "
+                        "the registry (or the hub) hangs or the link is too slow."
+                    )
                 if "error" in chunk:
                     raise PushFailedError(
                         f"Pushing {repository}:{tag} failed: {chunk['error'].strip()}; check the registry and retry."
@@ -160,6 +217,10 @@ class DockerEngine:
                 status = chunk.get("status")
                 if status and not chunk.get("progressDetail"):
                     on_log(f"{chunk.get('id', '')}: {status}".lstrip(": "))
+                if status and status.startswith("Retrying") and time.monotonic() - said_retry >= WAIT_LINE_SECONDS:
+                    # the registry failed and the engine tries again: say so, once in a while (it counts down per layer)
+                    said_retry = time.monotonic()
+                    on_wait(f"The registry failed during the push of {repository}:{tag}; the engine is {status[0].lower()}{status[1:]}")
         except docker.errors.APIError as exc:
             raise PushFailedError(f"Pushing {repository}:{tag} failed: {exc.explanation or exc}.") from None
         except requests.exceptions.RequestException as exc:

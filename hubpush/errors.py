@@ -276,6 +276,21 @@ class BuildTimeoutError(HubpushError):
     oci_code = "UNAVAILABLE"
 
 
+# --- the consistency check ----------------------------------------------------------
+class InconsistentRegistryError(HubpushError):
+    """``hubpush hub check`` found problems that remain (after ``--repair``, the ones it may not settle)."""
+
+    exit_code = 44
+    kind = "inconsistent"
+
+
+class CheckThroughGatewayError(HubpushError):
+    """``hubpush hub check`` was pointed at a hub gateway, which hides private executors."""
+
+    exit_code = 45
+    kind = "check-through-gateway"
+
+
 def all_error_classes() -> list[type[HubpushError]]:
     """Every concrete error class, for the docs table and the exit-code uniqueness test."""
     found: list[type[HubpushError]] = []

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..config import GATEWAY_PUBLISHER_TOKEN_ENV, GATEWAY_TOKEN_KEY_ENV, GATEWAY_UPSTREAM_ENV
+from ..config import DEFAULT_REGISTRY, GATEWAY_PUBLISHER_TOKEN_ENV, GATEWAY_TOKEN_KEY_ENV, GATEWAY_UPSTREAM_ENV, REGISTRY_ENV
 from .app import DebugOption, JsonOption, app, err, out, run
-from .render import emit_json, render_hub
+from .render import emit_json, render_check, render_hub
+
+if TYPE_CHECKING:
+    from ..consistency import CheckReport
 
 
 hub_app = typer.Typer(
@@ -97,3 +101,30 @@ def hub_status(as_json: JsonOption = False, verbose: DebugOption = False) -> Non
             out.print("No hub is running; start one with: hubpush hub up")
         raise typer.Exit(1)
     render_hub(status.to_dict(), out, as_json=as_json, what="Hub running at")
+
+
+@hub_app.command("check")
+def hub_check(
+    registry: Annotated[
+        Optional[str],
+        typer.Option(
+            "--registry", metavar="[http(s)://]HOST:PORT[/NAMESPACE]",
+            help=f"The registry itself (a bare one, or the one behind a hub). Default: the local hub's registry, else ${REGISTRY_ENV}, else {DEFAULT_REGISTRY}.",
+        ),
+    ] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what is safe (the metadata only, never images) and say what was done.")] = False,
+    as_json: JsonOption = False,
+    verbose: DebugOption = False,
+) -> None:
+    """Compare every executor's metadata with what the registry holds; exit 44 when problems remain."""
+    from ..consistency import check_registry, local_hub_registry
+    from ..errors import InconsistentRegistryError
+
+    def action() -> CheckReport:
+        address = registry or local_hub_registry() or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
+        return check_registry(address, repair=repair)
+
+    report = run(action, as_json=as_json, verbose=verbose)
+    render_check(report, out, as_json=as_json)
+    if not report.consistent:
+        raise typer.Exit(InconsistentRegistryError.exit_code)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # each command imports its own service, and only when it runs
     from rich.status import Status
 
     from ..access import AccessToken
+    from ..consistency import CheckReport
     from ..listing import ExecutorList
     from ..publish import PushResult
     from ..pull import PullResult
@@ -238,3 +239,19 @@ def render_hub(status: dict[str, object], out: Console, *, as_json: bool, what: 
         ),
         highlight=False,
     )
+
+
+def render_check(report: CheckReport, out: Console, *, as_json: bool) -> None:
+    """``hub check``: each problem with what settles it, what ``--repair`` did, and the verdict."""
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    for done in report.repaired:
+        out.print(Text.assemble(("Repaired: ", "bold green"), done), highlight=False)
+    for finding in report.remaining:
+        out.print(Text.assemble(("Problem: ", "bold red"), finding.message, ("\n  fix: ", "dim"), finding.fix), highlight=False)
+    checked = f"{report.executors} repositor{'ies' if report.executors != 1 else 'y'} at {report.registry}"
+    if report.consistent:
+        out.print(Text.assemble(("Consistent: ", "bold green"), checked), highlight=False)
+    else:
+        out.print(Text(f"{len(report.remaining)} problem{'s' if len(report.remaining) != 1 else ''} in {checked}."), highlight=False)

@@ -62,11 +62,16 @@ class _TtlCache(Generic[V]):
             self._entries.popitem(last=False)
 
 
+#: how long each metadata request to the registry behind the gateway may take
+UPSTREAM_SECONDS = 15.0
+
+
 class ExecutorDirectory:
     def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         # one client, one connection pool; namespaces are views of it (RegistryClient.within)
-        self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False)
+        # a shorter wait than the CLI's (30 s): a hung registry gets the hub's 502 naming it, in time
+        self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False, timeout=UPSTREAM_SECONDS)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._verified: _TtlCache[bool] = _TtlCache()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread

@@ -18,7 +18,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from ..errors import RegistryError
+from ..errors import RegistryError, RegistryUnreachableError
 from .forwarding import Upstream
 from .refusal import Refusal
 
@@ -26,6 +26,13 @@ log = logging.getLogger("hubpush.gateway")
 
 CHUNK_BYTES = 1 << 20
 POOL_WAIT_SECONDS = 30
+#: how long a request without a body (GET, HEAD, DELETE) waits for the registry's next bytes; well
+#: below the CLI's own wait (HUBPUSH_TIMEOUT_SECONDS, 30 s), so a hung registry gets the hub's 502
+#: naming the registry behind it, not a client timeout naming the hub
+ANSWER_SECONDS = 15
+ANSWER_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=POOL_WAIT_SECONDS, sock_connect=10, sock_read=ANSWER_SECONDS)
+#: in the detail of every 502 the gateway gives when its registry fails: clients tell it from a hub failure
+UPSTREAM_DETAIL = {"kind": RegistryUnreachableError.kind, "exit_code": RegistryUnreachableError.exit_code, "component": "registry-behind-hub"}
 _HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
 )
@@ -79,10 +86,13 @@ class UpstreamRegistry:
         redirects pass through as the registry answers them; a registry failure (5xx) never does.
         """
         data = _body_of(request, self.idle_seconds) if upstream.has_body else None
+        # an upload's last PUT may rightly wait while the registry stores the blob; anything else answers at once
+        timeout = self.session.timeout if upstream.has_body else ANSWER_TIMEOUT
         response: web.StreamResponse | None = None
         try:
             async with self.session.request(
-                upstream.method, self._url(upstream), headers=CIMultiDict(upstream.headers), data=data, allow_redirects=False
+                upstream.method, self._url(upstream), headers=CIMultiDict(upstream.headers), data=data, allow_redirects=False,
+                timeout=timeout,
             ) as answer:
                 if answer.status >= 500:
                     raise failed(answer.status, await answer.content.read(512))
@@ -94,6 +104,10 @@ class UpstreamRegistry:
                         await asyncio.wait_for(response.write(chunk), self.idle_seconds)
                 await response.write_eof()
                 return response
+        except aiohttp.ServerTimeoutError as exc:  # the registry stalled (it is an asyncio.TimeoutError too)
+            if response is not None:
+                raise
+            raise unavailable(exc) from None
         except asyncio.TimeoutError:
             if response is None:
                 raise Refusal(408, "UNSUPPORTED", f"The request body stalled for {self.idle_seconds:g} s; the upload was dropped.") from None
@@ -144,10 +158,15 @@ async def _body_of(request: web.Request, idle_seconds: float) -> AsyncIterator[b
 def unavailable(exc: Exception) -> Refusal:
     """The registry failed us; its internal address and the details go to the log only."""
     log.error("the registry behind the gateway failed: %s", exc)
-    return Refusal(502, "UNAVAILABLE", "The registry behind the hub does not answer; try again, or tell the hub's operator.")
+    return Refusal(
+        502, "UNAVAILABLE", "The registry behind the hub does not answer; try again, or tell the hub's operator.", detail=dict(UPSTREAM_DETAIL)
+    )
 
 
 def failed(status: int, body: bytes) -> Refusal:
     """The registry answered with an error of its own: the client gets ours, the log gets its."""
     log.error("the registry behind the gateway answered HTTP %s: %s", status, body.decode("utf-8", "replace"))
-    return Refusal(502, "UNAVAILABLE", "The registry behind the hub failed to answer this request; try again, or tell the hub's operator.")
+    return Refusal(
+        502, "UNAVAILABLE", "The registry behind the hub failed to answer this request; try again, or tell the hub's operator.",
+        detail=dict(UPSTREAM_DETAIL),
+    )

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import requests
 from requests.utils import parse_dict_header
 
-from ..config import docker_certs_dir
+from ..config import TIMEOUT_ENV, docker_certs_dir, request_timeout
 from ..errors import RegistryAuthError, RegistryError, RegistryUnreachableError
 from .auth import docker_credentials, tls_settings
 from .media import MANIFEST_ACCEPT, OCI_MANIFEST, Manifest, sha256_digest
@@ -29,10 +29,11 @@ class RegistryClient:
     """
 
     def __init__(
-        self, address: str, *, timeout: float = 30.0, credentials: tuple[str, str] | None = None, trust_env: bool = True
+        self, address: str, *, timeout: float | None = None, credentials: tuple[str, str] | None = None, trust_env: bool = True
     ) -> None:
         self.base_url, self.host, self.namespace = parse_registry_address(address)
-        self.timeout = timeout
+        #: seconds to wait for one answer; default HUBPUSH_TIMEOUT_SECONDS (30)
+        self.timeout = request_timeout() if timeout is None else timeout
         self._session = requests.Session()
         #: False for the gateway's own registry: it is reached directly, never through HTTP_PROXY
         self._session.trust_env = trust_env
@@ -55,6 +56,11 @@ class RegistryClient:
                 f"{docker_certs_dir()}/{self.host}/ca.crt (as docker expects) or the system CA store, "
                 f"or write --registry http://{self.location} for a plain-HTTP registry."
             ) from None
+        except requests.exceptions.Timeout:
+            raise RegistryUnreachableError(
+                f"The registry (or hub) at {self.host} did not answer within {self.timeout:g} s ({TIMEOUT_ENV}); "
+                "it hangs or the link is too slow: check it, or raise the wait."
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise RegistryUnreachableError(
                 f"The registry at {self.host} cannot be reached ({exc.__class__.__name__}); "
@@ -65,7 +71,7 @@ class RegistryClient:
         """One API call; on a 401 challenge, authenticate the standard way and retry once."""
         url = urljoin(self.base_url, path_or_url)
         response = self._send(method, url, **kwargs)
-        if response.status_code == 401 and self._authenticate(response.headers.get("WWW-Authenticate", "")):
+        if _wants_other_token(response) and self._authenticate(response.headers.get("WWW-Authenticate", "")):
             response = self._send(method, url, **kwargs)
         return response
 
@@ -105,12 +111,15 @@ class RegistryClient:
         self._session.headers["Authorization"] = f"Bearer {token}"
         return True
 
-    def _fail(self, response: requests.Response, what: str) -> RegistryError:
+    def _fail(self, response: requests.Response, what: str) -> RegistryError | RegistryUnreachableError:
         if response.status_code in (401, 403):
             how = "the credentials of 'docker login' were refused" if self.credentials() else f"run 'docker login {self.host}' first"
             return RegistryAuthError(
                 f"The registry at {self.host} refused to {what} without valid credentials (HTTP {response.status_code}); {how}."
             )
+        behind = _upstream_failure(response)
+        if behind:
+            return RegistryUnreachableError(f"The hub at {self.host} is up, but could not {what}: {behind}")
         body = response.text[:300].strip().replace("\n", " ")
         return RegistryError(f"The registry at {self.host} refused to {what} (HTTP {response.status_code}: {body}).")
 
@@ -279,3 +288,22 @@ class RegistryClient:
         if sha256_digest(response.content) != digest:
             raise RegistryError(f"The registry at {self.host} returned a blob of {repository} that does not match {digest}.")
         return response.content
+
+
+def _upstream_failure(response: requests.Response) -> str:
+    """The hub gateway's sentence when the registry behind it failed (its 502 says so in the detail), else ""."""
+    if response.status_code != 502:
+        return ""
+    try:
+        error = response.json()["errors"][0]
+        return str(error["message"]) if error["detail"]["component"] == "registry-behind-hub" else ""
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def _wants_other_token(response: requests.Response) -> bool:
+    """A 401 challenge, or a 403 whose challenge says the token lacks the scope (a pull token reused for a push,
+    as a hub gateway answers a PUT after a GET of a private executor): both are answered with a new token."""
+    if response.status_code == 401:
+        return True
+    return response.status_code == 403 and 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", "")

@@ -97,8 +97,8 @@ class BareRegistryBackend:
                 self.store.write(self._previous)
                 return Undo(restored=True)
             return Undo(restored=self.store.delete(plan.repository))
-        except HubpushError:
-            return Undo(restored=False)  # the registry is gone too: leave the intent, it errs on the safe side
+        except HubpushError as exc:  # the registry is gone too: leave the intent, it errs on the safe side
+            return Undo(restored=False, why_not=exc.message)
 
     def outcome(self, plan: PushPlan, verdict: Verdict, secret: str) -> Outcome:
         metadata = self._intent()

@@ -133,12 +133,20 @@ class PushFlow:
         if not undo.explain:
             return failure
         first_publish = verdict.decision.is_first_publish
+        if undo.why_not:
+            failure.message += f" Undoing the recorded intent failed too: {undo.why_not}"
         if undo.restored:
             if first_publish:
                 self.secrets.forget(self.location, plan.repository)
             failure.message += f" No tag was pushed and the {self.backend.whose} metadata is back as it was."
         elif first_publish:
             failure.message += f" The name {verdict.name!r} is reserved for you: " + self.resume_hint(verdict.name, secret, str(self.secrets.path))
+        else:
+            failure.message += (
+                f" This push's intent stays recorded in the {self.backend.whose} metadata (protected tags "
+                f"{', '.join(verdict.decision.protected_tags) or 'none'}): run the same push again once the registry answers; "
+                "'hubpush hub check' shows what is left, '--repair' settles it."
+            )
         failure.args = (failure.message,)
         return failure
 
@@ -171,7 +179,7 @@ def push_tags(engine: Engine, destination: TagDestination, tags: list[str], repo
     first, *others = tags
     image, repository = destination.image, destination.repository
     reporter.step(f"Pushing {image}:{first}")
-    digest = engine.push(image, first, on_log=reporter.log, credentials=destination.credentials)
+    digest = engine.push(image, first, on_log=reporter.log, credentials=destination.credentials, on_wait=reporter.step)
     pushed.append(first)
     if not others:
         return digest

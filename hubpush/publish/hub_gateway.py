@@ -68,8 +68,8 @@ class HubGatewayBackend:
         try:
             assert self._restore is not None, "record_intent comes first"
             restored = self.hub.abort_push(plan.repository, self._restore, name=verdict.name, secret=secret)
-        except HubpushError:
-            restored = False  # the hub is gone too: the intent stays, which errs on the safe side
+        except HubpushError as exc:  # the hub (or its registry) is gone too: the intent stays, which errs on the safe side
+            return Undo(restored=False, why_not=exc.message)
         return Undo(restored=restored)
 
     def outcome(self, plan: PushPlan, verdict: Verdict, secret: str) -> Outcome:

@@ -51,7 +51,9 @@ class Engine(Protocol):
 
     def tag(self, image_id: str, repository: str, tag: str) -> None: ...
 
-    def push(self, repository: str, tag: str, on_log: LogSink = ..., *, credentials: tuple[str, str] | None = ...) -> str: ...
+    def push(
+        self, repository: str, tag: str, on_log: LogSink = ..., *, credentials: tuple[str, str] | None = ..., on_wait: LogSink = ...
+    ) -> str: ...
 
 
 class TagRegistry(Protocol):
@@ -92,6 +94,8 @@ class Undo:
     explain: bool = True
     #: a more precise error that replaces the failure (e.g. a race for a protected tag was lost)
     error: HubpushError | None = None
+    #: why undoing failed too (e.g. the registry behind the hub is down), for the failure's sentence
+    why_not: str = ""
 
 
 @dataclass(frozen=True)

@@ -705,3 +705,12 @@ def test_many_namespaces_do_not_pile_up_connections_in_the_gateway(gateway):
     for number in range(300):
         requests.get(f"{gateway.url}/v2/ns{number}/x/manifests/latest", timeout=10)
     assert open_files() < before + 30
+
+
+def test_a_private_executor_with_several_tags_publishes_through_the_hub(hub, make_executor, gateway):
+    """The second tag is a manifest PUT after a GET of the first: the GET's pull token lacks the push scope, the
+    gateway answers 403 insufficient_scope, and the client fetches a push token (it stopped at that 403 before)."""
+    out, repository = publish(hub, make_executor, "--private", "--tag", "v1", "--protected-tag", "stable")
+    assert sorted(out["tags"]) == ["stable", "v1"]
+    assert sorted(gateway.registry.tags(repository)) == ["stable", "v1"]
+    assert gateway.registry.metadata(repository)["protected_tags"] == ["stable"]

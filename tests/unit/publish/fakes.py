@@ -74,7 +74,7 @@ class FakeEngine:
     def tag(self, image_id: str, repository: str, tag: str) -> None:
         self.calls.append(("tag", f"{repository}:{tag}"))
 
-    def push(self, repository: str, tag: str, on_log=None, *, credentials=None) -> str:
+    def push(self, repository: str, tag: str, on_log=None, *, credentials=None, on_wait=None) -> str:
         self.calls.append(("push", f"{repository}:{tag}", credentials))
         if self.fail_push is not None:
             raise self.fail_push

@@ -82,7 +82,7 @@ def test_a_second_tag_that_lands_elsewhere_fails_after_the_first_and_is_undone_w
     r = rig(tmp_path)
     real_push = r.engine.push
 
-    def push_then_race(repository, tag, on_log=None, *, credentials=None):
+    def push_then_race(repository, tag, on_log=None, *, credentials=None, on_wait=None):
         digest = real_push(repository, tag, on_log, credentials=credentials)
         r.registry.put_manifest("tags-hasher", tag, b"another client's image", "application/json")
         return digest
@@ -117,3 +117,15 @@ def test_a_refused_intent_forgets_a_new_secret_only_when_the_backend_wrote_nothi
     assert r.backend.calls == ["check", "record_intent"]
     assert [call[0] for call in r.engine.calls] == ["build"]  # built, but no tag moved
     assert (r.secrets.get(LOCATION, "tags-hasher") is not None) is kept
+
+
+def test_an_update_that_cannot_be_undone_says_its_intent_stays_and_what_finishes_the_job(tmp_path):
+    undo = Undo(restored=False, why_not="The registry behind the hub does not answer.")
+    r = rig(tmp_path, fail_push=errors.PushFailedError("Pushing failed."), undo_result=undo, recorded_name="TagsHasher")
+    r.secrets.put(LOCATION, "tags-hasher", "cached-secret")
+    with pytest.raises(errors.PushFailedError) as caught:
+        r.flow().run(make_plan(tmp_path, is_update=True, protected_tags=["v1"]))
+    message = caught.value.message
+    assert "Undoing the recorded intent failed too: The registry behind the hub does not answer." in message
+    assert "intent stays recorded in the test's metadata (protected tags v1)" in message
+    assert "run the same push again" in message and "hubpush hub check" in message
