@@ -51,7 +51,7 @@ async def identify(hub: Hub, request: web.Request) -> Caller:
         return Caller(proven=grant.subject, grant=grant, authenticated=bool(grant.subject))
     if scheme.lower() == "basic":
         username, secret = basic_credentials(value)
-        proven = await hub.directory.prove(username, secret)
+        proven = await hub.directory.prove(username, secret, hub.client(request))
         if proven is None:
             raise Refusal(
                 401,
