@@ -63,6 +63,9 @@ def test_the_token_service_and_v2_answer_429_with_retry_after_and_an_oci_body(st
         error = response.json()["errors"][0]
         assert error["code"] == "TOOMANYREQUESTS" and error["detail"] == {"kind": "rate-limited", "exit_code": 39}
         assert f"try again in {response.headers['Retry-After']} seconds" in error["message"]
+    # no trusted proxies are configured: a client's own X-Forwarded-For changes nothing
+    disguised = requests.get(f"{strict_hub.url}/v2/", auth=(published["name"], "wrong-8"), headers={"X-Forwarded-For": "203.0.113.7"}, timeout=30)
+    assert disguised.status_code == 429
 
 
 def test_push_show_and_pull_with_a_wrong_secret_say_when_to_retry_and_exit_39(on_hub, strict_hub, published, make_executor):
