@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import time
 import weakref
 from collections import OrderedDict
@@ -28,6 +29,8 @@ from ..core.secrets import hash_secret, verify_secret
 from ..errors import RateLimitedError
 from ..oci.client import RegistryClient
 from ..oci.metadata_store import MetadataStore
+
+log = logging.getLogger("hubpush.gateway")
 
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
@@ -82,6 +85,8 @@ class ExecutorDirectory:
         #: (path, secret) -> the secret hash scrypt accepted it for
         self._verified: _TtlCache[str] = _TtlCache()
         self.limits = SecretCheckLimits(per_address, per_name, time.monotonic)
+        #: spent budgets already logged in this window
+        self._reported: _TtlCache[bool] = _TtlCache()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
         # keeps its allocator arena) and keeps a flood of wrong secrets off the metadata threads
         self._slow = ThreadPoolExecutor(max_workers=SECRET_CHECKS_AT_ONCE, thread_name_prefix="hubpush-scrypt")
@@ -168,6 +173,7 @@ class ExecutorDirectory:
         if cached is None:
             admitted = self.limits.admit(client, path)
             if isinstance(admitted, Refused):
+                self._report(admitted, client, path)
                 raise _rate_limited(admitted, path)
             ticket = admitted
         check = SecretCheck(self, key, secret, cached.value if cached else None)
@@ -176,6 +182,13 @@ class ExecutorDirectory:
         finally:
             if ticket is not None:
                 self.limits.settle(ticket, succeeded=check.outcome is not False)
+
+    def _report(self, refused: Refused, client: str, path: str) -> None:
+        """One log line per spent budget and window, not one per refused request (a flood sends thousands)."""
+        whose = client if refused.spent == "address" else path
+        if self._reported.get(f"{refused.spent}\0{whose}") is None:
+            self._reported.put(f"{refused.spent}\0{whose}", _Cached(True), self.limits.addresses.budget.window)
+            log.warning("secret checks refused for %s %s for %d s: its budget of failures is spent", refused.spent, whose, refused.retry_after)
 
     def remember(self, key: str, secret_hash: str) -> None:
         """A pair scrypt just accepted for ``secret_hash``: trusted for a minute without scrypt or limits."""

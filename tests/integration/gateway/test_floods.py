@@ -3,15 +3,19 @@
 The flood comes from another loopback address (127.0.0.2, 127.0.0.3: loopback is a /8) than the
 owner's CLI and engine (127.0.0.1), so the gateway tells them apart exactly as it tells two hosts
 apart. Timings are compared within one test run: a legitimate update without a flood (the median of
-three), then one during a flood of at least 1000 wrong-secret requests, 100 at a time, against the
-token service and the hub API. It may take at most twice as long, or one second more on this 2-core
-machine, whichever is larger: the flooding client, the gateway and the CLI share the two cores.
+three), then during floods of wrong-secret requests, 100 at a time, against the token service and
+the hub API (the median of three, taken in turns with the normal ones; each flood is under way before
+its update starts and lasts at least 1000 requests from then on, thousands in practice). The median
+may be at most twice the normal one, or one second more, whichever is larger: on this 2-core machine
+the flooding client itself, the gateway answering it, the registry, the engine and the CLI all share
+the two cores.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import os
 import statistics
@@ -20,7 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,12 +67,11 @@ class Owner:
 
 @dataclass
 class Flood:
-    """Wrong-secret requests, ``parallel`` at a time from ``source``, until stopped and ``total`` were sent."""
+    """Wrong-secret requests, ``parallel`` at a time from ``source``, until stopped."""
 
     base: str
     victim: str
     source: str
-    total: int = FLOOD_REQUESTS
     parallel: int = FLOOD_PARALLEL
     answers: Counter[int] = field(default_factory=Counter)
     messages: Counter[str] = field(default_factory=Counter)
@@ -85,7 +88,7 @@ class Flood:
             await asyncio.gather(*(self._worker(session) for _ in range(self.parallel)))
 
     async def _worker(self, session: aiohttp.ClientSession) -> None:
-        while self.sent < self.total or not self.stop.is_set():
+        while not self.stop.is_set():
             self.sent += 1
             auth = "Basic " + base64.b64encode(f"{self.victim}:wrong-secret-{self.sent}".encode()).decode()
             if self.sent % 2:  # the token service, as docker login asks it
@@ -138,13 +141,9 @@ def _cli(env: dict[str, str], *args: object) -> subprocess.CompletedProcess[str]
     return subprocess.run([sys.executable, "-m", "hubpush", *map(str, args)], env=env, capture_output=True, text=True, timeout=300)
 
 
-def normal_time(owner: Owner) -> float:
-    owner.update()  # the first update after a publish builds its layer cache entries; not measured
-    return statistics.median(owner.update() for _ in range(3))
-
-
 def update_during(flood: Flood, owner: Owner, *, started_when: str = "") -> float:
-    """The owner's update while ``flood`` runs (it is under way, with 429s, before the update starts)."""
+    """One update of the owner while ``flood`` runs: under way before the update starts, and on
+    until at least FLOOD_REQUESTS were sent since it started."""
     flooding = threading.Thread(target=flood.run, daemon=True)
     flooding.start()
     deadline = time.monotonic() + 60
@@ -154,46 +153,67 @@ def update_during(flood: Flood, owner: Owner, *, started_when: str = "") -> floa
     try:
         if started_when:
             assert any(started_when in message for message in list(flood.messages)), f"not yet refused as {started_when!r}: {flood.messages}"
+        before = flood.sent
         took = owner.update()
-        assert flooding.is_alive(), f"the flood ended before the update did ({flood.sent} sent): flood harder"
+        while flood.sent - before < FLOOD_REQUESTS and flooding.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert flooding.is_alive(), f"the flood ended before the update did ({flood.sent} sent)"
     finally:
         flood.stop.set()
         flooding.join(timeout=120)
     return took
 
 
-def assert_limited(flood: Flood, budget: int) -> None:
+def compare(owner: Owner, flood: Callable[[], Flood], *, flood_first: bool = False, started_when: str = "") -> tuple[float, float]:
+    """Medians of three updates without and three during a flood, taken in turns, so that a passing load
+    on the machine (other processes) weighs on both alike; the floods' answers are checked."""
+    normal, during, floods = [], [], []
+    for _ in range(3):
+        if not flood_first:
+            normal.append(owner.update())
+        floods.append(flood())
+        during.append(update_during(floods[-1], owner, started_when=started_when))
+        if flood_first:
+            normal.append(owner.update())
+    assert_limited(floods)
+    print(f"the owner's update: {normal} s normally, {during} s during floods of {[f.sent for f in floods]} requests")
+    return statistics.median(normal), statistics.median(during)
+
+
+def assert_limited(floods: list[Flood]) -> None:
     """Nearly every request was refused before scrypt ran, each with Retry-After; no answer was a failure."""
-    print(f"flood from {flood.source}: {flood.sent} sent, answers {dict(flood.answers)}")  # shown with -s
-    assert flood.sent >= FLOOD_REQUESTS
-    assert sum(flood.answers.values()) >= FLOOD_REQUESTS, flood.answers
-    checked = flood.answers[401] + flood.answers[403]  # these ran scrypt and failed
-    assert set(flood.answers) <= {401, 403, 429}, flood.answers
-    assert checked <= budget + 2, f"{checked} wrong secrets were checked, the budget is {budget}: {flood.answers}"
-    assert flood.missing_retry_after == 0
-    assert all(message.startswith("TOOMANYREQUESTS: Too many wrong") for message in flood.messages), flood.messages
+    answers = sum((flood.answers for flood in floods), Counter())
+    checked = answers[401] + answers[403]  # these ran scrypt and failed
+    assert set(answers) <= {401, 403, 429}, answers
+    # the NAME's budget (5), and one more per 12 s it refills (the address, from which all floods come, is not clean)
+    assert checked <= 5 + 3, f"{checked} wrong secrets were checked: {answers}"
+    assert all(flood.missing_retry_after == 0 for flood in floods)
+    messages = sum((flood.messages for flood in floods), Counter())
+    assert all(message.startswith("TOOMANYREQUESTS: Too many wrong") for message in messages), messages
 
 
-def test_a_flood_of_wrong_secrets_for_another_executor_leaves_the_owners_push_at_its_speed(hub, registry_behind, tmp_path):
+def within_limit(normal: float, during: float) -> bool:
+    """At most twice the normal time, or one second more on this 2-core machine."""
+    return during <= max(2 * normal, normal + 1.0)
+
+
+def test_a_flood_of_wrong_secrets_for_another_executor_leaves_the_owners_push_at_its_speed(hub, tmp_path):
     owner, victim = publish(hub, tmp_path / "owner"), publish(hub, tmp_path / "victim")
-    normal = normal_time(owner)
-    flood = Flood(f"http://127.0.0.1:{hub.address.rpartition(':')[2]}", victim.name, "127.0.0.2")
-    during = update_during(flood, owner)
-    print(f"the owner's update: {normal:.2f} s normally, {during:.2f} s during the flood")
-    assert during <= max(2 * normal, normal + 1.0), f"normal {normal:.2f} s, during the flood {during:.2f} s ({flood.answers})"
-    assert_limited(flood, DEFAULT_ADDRESS_BUDGET.failures)
+    owner.update()  # the first update after a publish fills the engine's build cache; not measured
+    base = f"http://127.0.0.1:{hub.address.rpartition(':')[2]}"
+    normal, during = compare(owner, lambda: Flood(base, victim.name, "127.0.0.2"))
+    assert within_limit(normal, during), f"normal {normal:.2f} s, during the flood {during:.2f} s"
 
 
 def test_a_flood_on_the_owners_own_name_does_not_lock_the_owner_out(registry_behind, tmp_path):
-    """The flooding address spends the NAME's whole budget; a fresh gateway process has no verified
-    pair cached, so the owner's first check passes only because its address failed nothing."""
+    """The flooding address spends the NAME's whole budget. The first flood hits a fresh gateway process,
+    with no verified pair cached, so the owner's first check then passes only because its address
+    failed nothing; later ones pass from the cache."""
     port = free_port()
     with running_gateway(registry_behind, tmp_path, port=port, env=LIMITS) as first:
         owner = publish(first, tmp_path / "owner")
-        normal = normal_time(owner)
+        owner.update()  # not measured: fills the engine's build cache
     with running_gateway(registry_behind, tmp_path, port=port, env=LIMITS):
-        flood = Flood(f"http://127.0.0.1:{port}", owner.name, "127.0.0.3")
-        during = update_during(flood, owner, started_when=f"were tried for {owner.repository}")
-    print(f"the owner's update: {normal:.2f} s normally, {during:.2f} s during the flood")
-    assert during <= max(2 * normal, normal + 1.0), f"normal {normal:.2f} s, during the flood {during:.2f} s ({flood.answers})"
-    assert_limited(flood, 5)
+        flood = functools.partial(Flood, f"http://127.0.0.1:{port}", owner.name, "127.0.0.3")
+        normal, during = compare(owner, flood, flood_first=True, started_when=f"were tried for {owner.repository}")
+    assert within_limit(normal, during), f"normal {normal:.2f} s, during the flood {during:.2f} s"
