@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,9 @@ from .. import __version__
 from ..errors import HubpushError, RegistryError, RegistryUnreachableError
 from .refusal import Refusal
 from .upstream import unavailable
+
+#: how long a connection that was just told to retry later stays unread (its 429 is sent at once)
+HOLD_SECONDS = 1.0
 
 
 @web.middleware
@@ -26,7 +30,21 @@ async def refusals(request: web.Request, handler: Any) -> web.StreamResponse:
     except HubpushError as exc:
         answer = Refusal.from_error(exc).response()
     answer.headers["Hubpush-Gateway"] = __version__
+    if answer.status == 429:
+        await hold(request, answer)
     return answer
+
+
+async def hold(request: web.Request, answer: web.StreamResponse) -> None:
+    """Send a 429 at once, then leave its connection unread for a moment.
+
+    A client told to retry in N seconds that asks again at once gets its next answer a second
+    later, so 100 connections of a flood send 100 requests a second, not thousands: each of
+    them would otherwise take a turn of the event loop before every ``await`` of every other
+    request, the owner's included. Other connections are not held."""
+    await answer.prepare(request)
+    await answer.write_eof()
+    await asyncio.sleep(HOLD_SECONDS)
 
 
 MIDDLEWARES = [refusals]

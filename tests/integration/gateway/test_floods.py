@@ -5,7 +5,8 @@ owner's CLI and engine (127.0.0.1), so the gateway tells them apart exactly as i
 apart. Timings are compared within one test run: a legitimate update without a flood (the median of
 three), then during floods of wrong-secret requests, 100 at a time, against the token service and
 the hub API (the median of three, taken in turns with the normal ones; each flood is under way before
-its update starts and lasts at least 1000 requests from then on, thousands in practice). The median
+its update starts and lasts at least 1000 requests from then on: about 10 s, as the gateway holds
+each connection it answered 429 for a second before reading its next request). The median
 may be at most twice the normal one, or one second more, whichever is larger: on this 2-core machine
 the flooding client itself, the gateway answering it, the registry, the engine and the CLI all share
 the two cores.
