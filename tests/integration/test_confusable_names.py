@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from hubpush.core.metadata import new_metadata, utc_now
+from hubpush.core.metadata import Visibility, new_metadata, utc_now
 from hubpush.core.names import repository_for
 from hubpush.core.policy import PushDecision
 from hubpush.core.secrets import hash_secret
-from hubpush.core.metadata import Visibility
 from hubpush.oci.client import RegistryClient
 from hubpush.oci.metadata_store import MetadataStore
 from tests.conftest import push_ok
@@ -28,15 +27,16 @@ def target(request, registry):
 
 def names(prefix: str) -> tuple[str, str]:
     """A CamelCase NAME and one that reads the same in capitals: two repositories, one folded form."""
-    tail = uuid.uuid4().hex[:8]
-    return f"{prefix}{tail}", f"{prefix.upper()}{tail.upper()}"
+    tail = "7" + uuid.uuid4().hex[:7]  # a digit first: the tail never joins the prefix's last word
+    existing, confusable = f"{prefix}{tail}", f"{prefix.upper()}{tail.upper()}"
+    assert repository_for(existing) != repository_for(confusable), (existing, confusable)
+    return existing, confusable
 
 
 @pytest.mark.parametrize("prefix", ["PrivB", "CaseExec"])
 def test_a_first_publish_that_reads_like_an_existing_executor_is_refused_naming_it(hubpush, make_executor, target, prefix):
     address, storage = target
     existing, confusable = names(prefix)
-    assert repository_for(existing) != repository_for(confusable)
     push_ok(hubpush, make_executor(name=existing)[0], env={"HUBPUSH_REGISTRY": address})
 
     before = storage.snapshot()
@@ -54,7 +54,7 @@ def test_a_first_publish_that_reads_like_an_existing_executor_is_refused_naming_
 
 def test_executors_that_collided_before_the_rule_stay_usable(hubpush, make_executor, target, tmp_path):
     address, storage = target
-    existing, confusable = names("Clash")
+    existing, confusable = names("ClashX")
     push_ok(hubpush, make_executor(name=existing)[0], env={"HUBPUSH_REGISTRY": address})
     # a collision made before names were folded: its metadata written straight into the registry
     secret = "an-older-secret-of-at-least-22-characters"
