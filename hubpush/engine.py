@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import PUSH_STALL_ENV, WAIT_LINE_SECONDS, push_stall_seconds
-from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError
+from .errors import BuildFailedError, DockerUnreachableError, PlatformMismatchError, PullFailedError, PushFailedError, RateLimitedError
 
 #: how many build log lines a failure shows
 LOG_TAIL = 25
@@ -208,6 +208,7 @@ class DockerEngine:
                         "the registry (or the hub) hangs or the link is too slow."
                     )
                 if "error" in chunk:
+                    _raise_if_rate_limited(chunk["error"])
                     raise PushFailedError(
                         f"Pushing {repository}:{tag} failed: {chunk['error'].strip()}; check the registry and retry."
                     )
@@ -222,6 +223,7 @@ class DockerEngine:
                     said_retry = time.monotonic()
                     on_wait(f"The registry failed during the push of {repository}:{tag}; the engine is {status[0].lower()}{status[1:]}")
         except docker.errors.APIError as exc:
+            _raise_if_rate_limited(str(exc.explanation or exc))
             raise PushFailedError(f"Pushing {repository}:{tag} failed: {exc.explanation or exc}.") from None
         except requests.exceptions.RequestException as exc:
             raise DockerUnreachableError(f"Lost the Docker engine during the push ({short_reason(exc)}).") from None
@@ -241,14 +243,23 @@ class DockerEngine:
             )
             for chunk in stream:
                 if "error" in chunk:
+                    _raise_if_rate_limited(chunk["error"])
                     raise PullFailedError(chunk["error"].strip())
             attrs = self._client.images.get(f"{repository}:{tag}").attrs
         except docker.errors.APIError as exc:
+            _raise_if_rate_limited(str(exc.explanation or exc))
             raise PullFailedError(str(exc.explanation or exc)) from None
         except requests.exceptions.RequestException as exc:
             raise DockerUnreachableError(f"Lost the Docker engine during the pull ({short_reason(exc)}).") from None
         digests = [d for d in attrs.get("RepoDigests", []) if d.startswith(f"{repository}@")]
         return digests[0].partition("@")[2] if digests else ""
+
+
+def _raise_if_rate_limited(text: str) -> None:
+    """The engine words a registry's 429 as ``...: toomanyrequests: SENTENCE``: the hub's sentence says when to retry."""
+    _, found, sentence = text.partition("toomanyrequests: ")
+    if found:
+        raise RateLimitedError(sentence.strip()[:300] or "The registry refused: too many requests; try again later.")
 
 
 def _auth_config(credentials: tuple[str, str] | None) -> dict[str, str] | None:

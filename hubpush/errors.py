@@ -180,6 +180,21 @@ class SecretCacheError(HubpushError):
     kind = "secret-cache"
 
 
+class RateLimitedError(HubpushError):
+    """The hub refused to check a secret now: too many wrong ones came from this address, or were
+    tried for this executor, lately. Nothing was checked or changed; the sentence says when to retry."""
+
+    exit_code = 39
+    kind = "rate-limited"
+    http_status = 429
+    oci_code = "TOOMANYREQUESTS"
+
+    def __init__(self, message: str, *, retry_after: int = 1, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        #: whole seconds, for the ``Retry-After`` header
+        self.retry_after = retry_after
+
+
 # --- infrastructure ------------------------------------------------------------------
 class RegistryUnreachableError(HubpushError):
     exit_code = 30

@@ -12,6 +12,7 @@ import re
 
 from ..errors import InvalidBaseImageError, InvalidExecutorNameError, InvalidTagError
 
+_SEPARATORS = re.compile(r"[-_.]")
 #: Executor NAMEs as Jina Hub accepted them: letters, digits, ``_ . -``, at most 64.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 #: Docker / OCI tag grammar.
@@ -59,6 +60,27 @@ def repository_for(name: str) -> str:
             f"Executor name {name!r} is reserved by hubpush for its metadata; choose another metas.name."
         )
     return repository
+
+
+def fold_name(name: str) -> str:
+    """What a NAME or repository reads as: case and the separators ``-``, ``_``, ``.`` dropped.
+
+    ``PrivB``, ``PRIVB``, ``priv-b`` and ``Priv_B`` all fold to ``privb``; ``repository_for(name)``
+    folds like ``name`` itself. Two executors whose NAMEs fold alike would read the same to people.
+    """
+    return _SEPARATORS.sub("", name).lower()
+
+
+def folded_path(path: str) -> str:
+    """A repository path with its last component folded (``team/priv-b`` -> ``team/privb``)."""
+    namespace, _, repository = path.rpartition("/")
+    return f"{namespace}/{fold_name(repository)}" if namespace else fold_name(repository)
+
+
+def confusable_paths(path: str, executors: list[str]) -> list[str]:
+    """The executors (full paths) other than ``path``, in its namespace, whose repository folds like its own."""
+    folded = folded_path(path)
+    return [other for other in executors if other != path and folded_path(other) == folded]
 
 
 def metadata_repository(repository: str) -> str:

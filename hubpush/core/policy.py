@@ -7,6 +7,7 @@ very same decisions. Checks that verify a secret run scrypt: CPU, not I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import (
@@ -18,8 +19,11 @@ from ..errors import (
     WrongSecretError,
 )
 from .metadata import MAX_TAGS_PER_EXECUTOR, ExecutorMetadata, Visibility
-from .names import DEFAULT_TAG, repository_for, validate_tag
+from .names import DEFAULT_TAG, fold_name, repository_for, validate_tag
 from .secrets import verify_secret
+
+#: ``verify(secret, secret_hash)``: scrypt by default; the gateway hands in the answer of its limited, cached check
+SecretVerifier = Callable[[str, str], bool]
 
 
 def requested_tags(tags: list[str], protected_tags: list[str]) -> list[str]:
@@ -71,12 +75,15 @@ def decide_push(
     registry_tags: list[str] | None,
     *,
     registry: str,
+    rivals: Sequence[ExecutorMetadata] = (),
+    verify: SecretVerifier = verify_secret,
 ) -> PushDecision:
     """Decide whether ``request`` may go ahead; raise the user-facing refusal if not.
 
     ``current`` is the executor's metadata (None when absent); ``registry_tags`` the
-    repository's tag list (None when the repository does not exist). Nothing here
-    touches the network, so this runs before any build starts.
+    repository's tag list (None when the repository does not exist); ``rivals`` the metadata
+    of other executors in the same namespace (those whose repositories fold alike suffice).
+    Nothing here touches the network, so this runs before any build starts.
     """
     repository = repository_for(request.name)
     tags = requested_tags(request.tags, request.protected_tags)
@@ -92,6 +99,13 @@ def decide_push(
                 f"Repository {registry}/{repository} already holds images not published by hubpush; "
                 "choose another metas.name in config.yml."
             )
+        rival = confusable_rival(repository, rivals)
+        if rival is not None:
+            raise NameTakenError(
+                f"Executor name {request.name!r} reads the same as the existing executor {rival.name!r} "
+                f"({registry}/{rival.repository}), so it is taken: choose another metas.name in config.yml, or, if that "
+                f"executor is yours, update it with 'hubpush push --force-update {rival.name} --secret SECRET PATH'."
+            )
         return PushDecision(True, tags, list(dict.fromkeys(request.protected_tags)), request.visibility or Visibility.PUBLIC)
 
     if current is None:
@@ -99,7 +113,7 @@ def decide_push(
             f"No executor named {request.name!r} exists at {registry}/{repository}; "
             "publish it first with 'hubpush push PATH' (without --force-update)."
         )
-    check_secret(current, request.secret)
+    check_secret(current, request.secret, verify)
     locked = locked_tags(tags, current, registry_tags or [])
     if locked:
         names = ", ".join(repr(t) for t in locked)
@@ -111,14 +125,22 @@ def decide_push(
     return PushDecision(False, tags, protected, request.visibility or current.visibility)
 
 
-def check_secret(metadata: ExecutorMetadata, secret: str | None) -> None:
+def confusable_rival(repository: str, rivals: Sequence[ExecutorMetadata]) -> ExecutorMetadata | None:
+    """The first of ``rivals`` (another executor's metadata) whose repository reads like ``repository``.
+
+    Only first publishes are refused for it: executors that already collide stay usable."""
+    folded = fold_name(repository)
+    return next((r for r in rivals if r.repository != repository and fold_name(r.repository) == folded), None)
+
+
+def check_secret(metadata: ExecutorMetadata, secret: str | None, verify: SecretVerifier = verify_secret) -> None:
     """Raise unless ``secret`` is the executor's secret."""
     if not secret:
         raise SecretRequiredError(
             f"Executor {metadata.name!r} needs its secret: pass --secret SECRET "
             "(it is cached automatically only on the machine that published it)."
         )
-    if not verify_secret(secret, metadata.secret_hash):
+    if not verify(secret, metadata.secret_hash):
         raise WrongSecretError(f"The secret given for executor {metadata.name!r} is wrong; nothing was changed.")
 
 

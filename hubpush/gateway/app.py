@@ -24,6 +24,7 @@ from aiohttp import web
 from .. import hubapi
 from ..errors import HubStartError
 from . import jina_wire
+from .access_log import GatewayAccessLog
 from .handlers import distribution, hub_api, jina_api, portal, token
 from .hub import HUB, Hub
 from .middleware import MIDDLEWARES
@@ -94,6 +95,7 @@ def serve(settings: GatewaySettings, on_ready: Any = None) -> None:
         port=settings.port,
         print=on_ready,
         access_log=logging.getLogger("hubpush.gateway.access"),
+        access_log_class=GatewayAccessLog,
         handle_signals=True,
     )
 

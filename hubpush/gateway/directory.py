@@ -2,8 +2,9 @@
 
 Metadata is read and written with the CLI's own :class:`~hubpush.metadata_store.MetadataStore`
 (in worker threads, so the event loop keeps streaming blobs meanwhile). Secret checks are
-slow on purpose (scrypt), so successful ones are cached briefly; pushes of one executor are
-serialized with a per-executor lock.
+slow on purpose (scrypt), so successful ones are cached briefly, and the others are limited
+per client address and per executor (:mod:`hubpush.core.ratelimit`) before any I/O or scrypt
+runs; pushes of one executor are serialized with a per-executor lock.
 """
 
 from __future__ import annotations
@@ -11,19 +12,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..core.metadata import ExecutorMetadata, ReadmeRecord
-from ..core.names import repository_for_username
+from ..core.names import folded_path, repository_for_username
+from ..core.ratelimit import DEFAULT_ADDRESS_BUDGET, DEFAULT_NAME_BUDGET, Budget, Refused, SecretCheckLimits
 from ..core.secrets import hash_secret, verify_secret
+from ..errors import RateLimitedError
 from ..oci.client import RegistryClient
 from ..oci.metadata_store import MetadataStore
+
+log = logging.getLogger("hubpush.gateway")
 
 #: how long a verified NAME/SECRET pair is trusted without running scrypt again
 VERIFIED_TTL_SECONDS = 60.0
@@ -67,13 +74,24 @@ UPSTREAM_SECONDS = 15.0
 
 
 class ExecutorDirectory:
-    def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        credentials: tuple[str, str] | None = None,
+        *,
+        per_address: Budget = DEFAULT_ADDRESS_BUDGET,
+        per_name: Budget = DEFAULT_NAME_BUDGET,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         # one client, one connection pool; namespaces are views of it (RegistryClient.within)
         # a shorter wait than the CLI's (30 s): a hung registry gets the hub's 502 naming it, in time
         self._root = RegistryClient(self.upstream, credentials=credentials, trust_env=False, timeout=UPSTREAM_SECONDS)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._verified: _TtlCache[bool] = _TtlCache()
+        #: (path, secret) -> the secret hash scrypt accepted it for
+        self._verified: _TtlCache[str] = _TtlCache()
+        self.limits = SecretCheckLimits(per_address, per_name, time.monotonic)
+        #: spent budgets already logged in this window
+        self._reported: _TtlCache[bool] = _TtlCache()
         # scrypt costs ~50 ms and 16 MiB per check: its own small pool bounds memory (each thread
         # keeps its allocator arena) and keeps a flood of wrong secrets off the metadata threads
         self._slow = ThreadPoolExecutor(max_workers=SECRET_CHECKS_AT_ONCE, thread_name_prefix="hubpush-scrypt")
@@ -84,11 +102,15 @@ class ExecutorDirectory:
         return self._root.at(path)
 
     def lock(self, path: str) -> asyncio.Lock:
-        """The lock that serializes every write to executor ``path`` in this gateway."""
-        found = self._locks.get(path)
+        """The lock that serializes every write to executor ``path`` in this gateway.
+
+        Paths that fold alike (``priv-b``, ``privb``) share one, so two first publishes of
+        confusable NAMEs cannot both pass the check that only one of them may exist."""
+        key = folded_path(path)
+        found = self._locks.get(key)
         if found is None:
             found = asyncio.Lock()
-            self._locks[path] = found
+            self._locks[key] = found
         return found
 
     # --- metadata ---------------------------------------------------------------------
@@ -142,28 +164,78 @@ class ExecutorDirectory:
         """Run a secret hash or check (scrypt) in the small pool reserved for them."""
         return await asyncio.get_running_loop().run_in_executor(self._slow, functools.partial(function, *args))
 
-    async def secret_matches(self, metadata: ExecutorMetadata, path: str, secret: str) -> bool:
-        key = hashlib.sha256(f"{path}\0{metadata.secret_hash}\0{secret}".encode()).hexdigest()
-        if self._verified.get(key) is not None:
-            return True
-        if not await self.in_cpu_pool(verify_secret, secret, metadata.secret_hash):
-            return False  # failures are not cached
-        self._verified.put(key, _Cached(True), VERIFIED_TTL_SECONDS)
-        return True
+    @contextmanager
+    def checking(self, path: str, secret: str, client: str) -> Iterator[SecretCheck]:
+        """A secret check of ``path`` for ``client``, admitted before any I/O: raises
+        :class:`RateLimitedError` when the client's or the NAME's budget of failures is spent.
 
-    async def prove(self, username: str, secret: str) -> str | None:
+        Pairs verified in the last minute need no admission (so an owner is never refused for
+        what others did). A check that never ran, or failed for the registry's sake, costs nothing.
+        """
+        key = hashlib.sha256(f"{path}\0{secret}".encode()).hexdigest()
+        cached = self._verified.get(key)
+        ticket = None
+        if cached is None:
+            admitted = self.limits.admit(client, path)
+            if isinstance(admitted, Refused):
+                self._report(admitted, client, path)
+                raise _rate_limited(admitted, path)
+            ticket = admitted
+        check = SecretCheck(self, key, secret, cached.value if cached else None)
+        try:
+            yield check
+        finally:
+            if ticket is not None:
+                self.limits.settle(ticket, succeeded=check.outcome is not False)
+
+    def _report(self, refused: Refused, client: str, path: str) -> None:
+        """One log line per spent budget and window, not one per refused request (a flood sends thousands)."""
+        whose = client if refused.spent == "address" else path
+        if self._reported.get(f"{refused.spent}\0{whose}") is None:
+            self._reported.put(f"{refused.spent}\0{whose}", _Cached(True), self.limits.addresses.budget.window)
+            log.warning("secret checks refused for %s %s for %d s: its budget of failures is spent", refused.spent, whose, refused.retry_after)
+
+    def remember(self, key: str, secret_hash: str) -> None:
+        """A pair scrypt just accepted for ``secret_hash``: trusted for a minute without scrypt or limits."""
+        self._verified.put(key, _Cached(secret_hash), VERIFIED_TTL_SECONDS)
+
+    async def prove(self, username: str, secret: str, client: str) -> str | None:
         """The executor path that ``username``/``secret`` proves, or None when they prove nothing."""
         path = repository_for_username(username)
         if path is None or not secret:
             return None
-        metadata = await self.read(path)
+        with self.checking(path, secret, client) as check:
+            metadata = await self.read(path)
+            return path if await check.verify(metadata) else None
+
+
+class SecretCheck:
+    """One admitted check of a secret (see :meth:`ExecutorDirectory.checking`)."""
+
+    def __init__(self, directory: ExecutorDirectory, key: str, secret: str, verified_hash: str | None) -> None:
+        self._directory, self._key, self._secret, self._verified_hash = directory, key, secret, verified_hash
+        #: None until :meth:`verify` ran
+        self.outcome: bool | None = None
+
+    async def verify(self, metadata: ExecutorMetadata | None) -> bool:
+        """Whether the secret is ``metadata``'s; None metadata (no such executor) costs a decoy scrypt."""
+        self.outcome = await self._run(metadata)
+        return self.outcome
+
+    async def _run(self, metadata: ExecutorMetadata | None) -> bool:
+        directory = self._directory
+        if metadata is not None and metadata.secret_hash == self._verified_hash:
+            return True  # the cache keeps the hash too: it never accepts what scrypt would refuse
+        # (cached for another hash: the executor was replaced since; scrypt decides, unlimited, as
+        # only a caller who knows a secret verified a minute ago for this NAME can get here)
         if metadata is None:
             # as slow as a wrong secret, so the answer's timing does not tell which NAMEs exist
-            await self.in_cpu_pool(_check_decoy, secret)
-            return None
-        if not await self.secret_matches(metadata, path, secret):
-            return None
-        return path
+            await directory.in_cpu_pool(_check_decoy, self._secret)
+            return False
+        if not await directory.in_cpu_pool(verify_secret, self._secret, metadata.secret_hash):
+            return False  # failures are not cached
+        directory.remember(self._key, metadata.secret_hash)
+        return True
 
 
 @functools.cache
@@ -175,3 +247,14 @@ def _decoy_hash() -> str:
 def _check_decoy(secret: str) -> bool:
     """As slow as checking a real secret, for NAMEs that do not exist."""
     return verify_secret(secret, _decoy_hash())
+
+
+def _rate_limited(refused: Refused, path: str) -> RateLimitedError:
+    """The sentence for a check the limits refused, saying when to try again."""
+    if refused.spent == "address":
+        why = "Too many wrong NAME/SECRET attempts came from your address"
+    else:
+        why = f"Too many wrong secrets were tried for {path} lately, from addresses that failed before"
+    return RateLimitedError(
+        f"{why}; the hub checks no more for now: try again in {refused.retry_after} seconds.", retry_after=refused.retry_after
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from yarl import URL
 
+from ..core.ratelimit import address_key, client_address
 from ..hubapi import TOKEN_PATH
 from .builds import BuildQueue, BuildTasks
 from .directory import ExecutorDirectory
@@ -35,7 +36,7 @@ class Hub:
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Hub:
-        directory = ExecutorDirectory(settings.upstream)
+        directory = ExecutorDirectory(settings.upstream, per_address=settings.address_budget, per_name=settings.name_budget)
         registry = UpstreamRegistry(settings.upstream, settings.idle_seconds)
         index = ExecutorIndex(directory, registry, settings.index_seconds)
         return cls(settings, directory, TokenSigner(settings.token_key), registry, index, BuildQueue(settings.builds))
@@ -46,6 +47,12 @@ class Hub:
             return self.settings.public_url
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
         return f"{scheme}://{request.host}"
+
+    def client(self, request: web.Request) -> str:
+        """Whose budget of failed secret checks a request spends: its peer address (IPv6 by /64), or, from
+        a trusted proxy, the client its ``X-Forwarded-For`` names. Never the header otherwise: anyone can write it."""
+        peer = request.remote or ""
+        return address_key(client_address(peer, request.headers.getall("X-Forwarded-For", []), self.settings.trusted_proxies))
 
     def address(self, request: web.Request) -> str:
         """HOST:PORT of the gateway as clients name it in image references."""

@@ -56,7 +56,7 @@ async def identify(hub: Hub, request: web.Request) -> Caller:
         username, secret = basic_credentials(value)
         if secret.startswith(ACCESS_TOKEN_PREFIX):
             return access_caller(hub, request, secret)
-        proven = await hub.directory.prove(username, secret)
+        proven = await hub.directory.prove(username, secret, hub.client(request))
         if proven is None:
             raise Refusal(
                 401,

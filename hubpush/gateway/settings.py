@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.ratelimit import DEFAULT_ADDRESS_BUDGET, DEFAULT_NAME_BUDGET, Budget, Networks, parse_networks
 from ..errors import HubStartError
 
 UPSTREAM_ENV = "HUBPUSH_GATEWAY_UPSTREAM"
@@ -16,6 +17,13 @@ IDLE_SECONDS_ENV = "HUBPUSH_GATEWAY_IDLE_SECONDS"
 DEFAULT_IDLE_SECONDS = 60.0
 INDEX_SECONDS_ENV = "HUBPUSH_GATEWAY_INDEX_SECONDS"
 DEFAULT_INDEX_SECONDS = 15.0
+#: failed secret checks per client address, and per executor, refilled over the window
+ADDRESS_FAILURES_ENV = "HUBPUSH_GATEWAY_ADDRESS_FAILURES"
+NAME_FAILURES_ENV = "HUBPUSH_GATEWAY_NAME_FAILURES"
+FAILURE_WINDOW_ENV = "HUBPUSH_GATEWAY_FAILURE_WINDOW_SECONDS"
+#: proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated)
+TRUSTED_PROXIES_ENV = "HUBPUSH_GATEWAY_TRUSTED_PROXIES"
+
 #: builds of folders uploaded by ``jina hub push``: "off" refuses them; how many at once, waiting, how long each
 BUILDS_ENV = "HUBPUSH_GATEWAY_BUILDS"
 BUILDS_AT_ONCE_ENV = "HUBPUSH_GATEWAY_BUILDS_AT_ONCE"
@@ -55,6 +63,12 @@ class GatewaySettings:
     index_seconds: float = DEFAULT_INDEX_SECONDS
     #: the hub's own builds (``jina hub push``)
     builds: BuildSettings = BuildSettings()
+    #: failed secret checks one client address may make per window, before 429
+    address_budget: Budget = DEFAULT_ADDRESS_BUDGET
+    #: failed secret checks per window for one executor, from addresses that failed already
+    name_budget: Budget = DEFAULT_NAME_BUDGET
+    #: peers whose X-Forwarded-For is believed; none: the peer address is the client
+    trusted_proxies: Networks = ()
 
     @classmethod
     def from_flags(
@@ -78,10 +92,10 @@ class GatewaySettings:
             if publisher_token_file
             else os.environ.get(PUBLISHER_TOKEN_ENV)
         )
-        idle, index = os.environ.get(IDLE_SECONDS_ENV, ""), os.environ.get(INDEX_SECONDS_ENV, "")
-        for variable, value in ((IDLE_SECONDS_ENV, idle), (INDEX_SECONDS_ENV, index)):
-            if value and not _is_positive_number(value):
-                raise HubStartError(f"{variable} must be a number of seconds above 0, not {value!r}.")
+        idle, index = _number(IDLE_SECONDS_ENV, DEFAULT_IDLE_SECONDS), _number(INDEX_SECONDS_ENV, DEFAULT_INDEX_SECONDS)
+        window = _number(FAILURE_WINDOW_ENV, DEFAULT_ADDRESS_BUDGET.window)
+        address_budget = Budget(_count(ADDRESS_FAILURES_ENV, DEFAULT_ADDRESS_BUDGET.failures), window)
+        name_budget = Budget(_count(NAME_FAILURES_ENV, DEFAULT_NAME_BUDGET.failures), window)
         if key_text and len(key_text) < 32:
             raise HubStartError("The token key must be at least 32 characters; create one with: openssl rand -hex 32.")
         return cls(
@@ -92,8 +106,11 @@ class GatewaySettings:
             token_key=key_text.encode("utf-8") if key_text else secrets.token_bytes(32),
             publisher_token=publisher or None,
             ephemeral_key=not key_text,
-            idle_seconds=float(idle) if idle else DEFAULT_IDLE_SECONDS,
-            index_seconds=float(index) if index else DEFAULT_INDEX_SECONDS,
+            idle_seconds=idle,
+            index_seconds=index,
+            address_budget=address_budget,
+            name_budget=name_budget,
+            trusted_proxies=_networks(os.environ.get(TRUSTED_PROXIES_ENV, "")),
             builds=_build_settings(),
         )
 
@@ -133,3 +150,26 @@ def _is_positive_number(text: str) -> bool:
         return 0 < float(text) < 86400
     except ValueError:
         return False
+
+
+def _number(variable: str, default: float) -> float:
+    value = os.environ.get(variable, "")
+    if value and not _is_positive_number(value):
+        raise HubStartError(f"{variable} must be a number of seconds above 0, not {value!r}.")
+    return float(value) if value else default
+
+
+def _count(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if value and not (value.isdigit() and 0 < int(value) <= 1_000_000):
+        raise HubStartError(f"{variable} must be a whole number from 1 to 1000000, not {value!r}.")
+    return int(value) if value else default
+
+
+def _networks(text: str) -> Networks:
+    try:
+        return parse_networks(text)
+    except ValueError as exc:
+        raise HubStartError(
+            f"{TRUSTED_PROXIES_ENV} lists {str(exc)[:60]!r}, which is not an address or network; write e.g. 10.0.0.5,192.168.0.0/16."
+        ) from None

@@ -16,10 +16,11 @@ import requests
 from requests.utils import parse_dict_header
 
 from ..config import TIMEOUT_ENV, docker_certs_dir, request_timeout
-from ..errors import RegistryAuthError, RegistryError, RegistryUnreachableError
+from ..errors import RateLimitedError, RegistryAuthError, RegistryError, RegistryUnreachableError
 from .auth import docker_credentials, tls_settings
 from .media import MANIFEST_ACCEPT, OCI_MANIFEST, Manifest, sha256_digest
 from .reference import parse_registry_address
+
 
 class RegistryClient:
     """Talks to one registry. ``address`` is ``host:port`` or a full ``http(s)://`` URL.
@@ -102,6 +103,8 @@ class RegistryClient:
             return False
         query = {key: value for key, value in fields.items() if key in ("service", "scope") and value}
         token_response = self._send("GET", realm, params=query, auth=credentials)
+        if token_response.status_code == 429:
+            raise rate_limited(token_response, self.host)
         if token_response.status_code != 200:
             return False
         body = token_response.json()
@@ -111,7 +114,9 @@ class RegistryClient:
         self._session.headers["Authorization"] = f"Bearer {token}"
         return True
 
-    def _fail(self, response: requests.Response, what: str) -> RegistryError | RegistryUnreachableError:
+    def _fail(self, response: requests.Response, what: str) -> RegistryError | RegistryUnreachableError | RateLimitedError:
+        if response.status_code == 429:
+            return rate_limited(response, self.host)
         if response.status_code in (401, 403):
             how = "the credentials of 'docker login' were refused" if self.credentials() else f"run 'docker login {self.host}' first"
             return RegistryAuthError(
@@ -307,3 +312,15 @@ def _wants_other_token(response: requests.Response) -> bool:
     if response.status_code == 401:
         return True
     return response.status_code == 403 and 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", "")
+
+
+def rate_limited(response: requests.Response, host: str) -> RateLimitedError:
+    """HTTP 429: the registry's (or hub's) own sentence when its OCI error body has one, and its ``Retry-After``."""
+    retry = response.headers.get("Retry-After", "")
+    seconds = int(retry) if retry.isdigit() and len(retry) < 7 else 0
+    try:
+        message = str(response.json()["errors"][0]["message"])[:300]
+    except (ValueError, KeyError, IndexError, TypeError):
+        wait = f"in {seconds} seconds" if seconds else "later"
+        message = f"The registry at {host} refused: too many requests (HTTP 429); try again {wait}."
+    return RateLimitedError(message, retry_after=seconds or 1)

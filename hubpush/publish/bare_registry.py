@@ -12,9 +12,10 @@ import copy
 import dataclasses
 
 from ..core.metadata import ExecutorMetadata, Presentation, Visibility, new_metadata, presented, updated_metadata, utc_now
+from ..core.names import confusable_paths, executor_paths
 from ..core.policy import decide_push
 from ..core.secrets import hash_secret
-from ..errors import ConcurrentPushError, HubpushError
+from ..errors import ConcurrentPushError, HubpushError, RegistryError
 from ..oci.client import RegistryClient
 from ..oci.metadata_store import MetadataStore
 from .plan import PushPlan
@@ -43,9 +44,23 @@ class BareRegistryBackend:
         self._current = self.store.read(plan.repository)
         request = dataclasses.replace(plan.request, secret=secret)  # the given secret, or the cached one
         self._registry_tags = self.registry.list_tags(plan.repository) or []
-        decision = decide_push(request, self._current, self._registry_tags, registry=self.registry.location)
+        rivals = self._rivals(plan.repository) if not request.is_update and self._current is None else []
+        decision = decide_push(request, self._current, self._registry_tags, registry=self.registry.location, rivals=rivals)
         # `--force-update tags_hasher` reaches `TagsHasher` (same repository): keep the recorded NAME
         return Verdict(name=self._current.name if self._current else plan.name, decision=decision)
+
+    def _rivals(self, repository: str) -> list[ExecutorMetadata]:
+        """The executors whose repositories fold like ``repository``, from the registry's catalog.
+
+        A registry that lists no catalog (GHCR) or not to these credentials (Harbor, for non-admins)
+        hides them: the first publish then goes ahead, as it did before names were folded."""
+        try:
+            executors = executor_paths(self.registry.catalog())
+        except RegistryError:
+            return []
+        confusable = confusable_paths(self.registry.qualified(repository), executors)
+        found = [self.store.read(path.rpartition("/")[2]) for path in confusable]
+        return [metadata for metadata in found if metadata is not None]
 
     def record_intent(self, plan: PushPlan, verdict: Verdict, secret: str) -> None:
         decision = verdict.decision

@@ -19,7 +19,7 @@ from aiohttp import web
 from ... import __version__
 from ...core.catalog import SORTS, paged, sorted_listing
 from ...core.metadata import ExecutorMetadata, Presentation, new_metadata, presented, updated_metadata, utc_now
-from ...core.names import is_metadata_path, is_repository_path, repository_for_username
+from ...core.names import confusable_paths, executor_paths, is_metadata_path, is_repository_path, repository_for_username
 from ...core.policy import PushDecision, PushRequest, decide_push, may_pull
 from ...core.secrets import hash_secret
 from ...errors import InvalidExecutorConfigError, InvalidTagError, PublisherTokenError, SecretRequiredError
@@ -118,16 +118,14 @@ async def begin_push(request: web.Request) -> web.Response:
     push = _push_request(repository, check, secret)
     if not push.is_update:
         _check_publisher(hub, request)
-    decide = functools.partial(decide_push, registry=hub.address(request))
     # the check runs without the lock (a dry run is nothing more), so wrong secrets never make
-    # the owner's pushes wait; recording the intent checks again, under the lock
-    current = await hub.directory.read(repository)
-    decision = await hub.directory.in_cpu_pool(decide, push, current, await hub.directory.tags(repository))
+    # the owner's pushes wait; recording the intent checks again, under the lock (the secret
+    # then comes from the cache of verified pairs: scrypt runs once per push)
+    current, decision = await _decide(hub, request, repository, push)
     restore = None
     if not check.dry_run:
         async with hub.directory.lock(repository):
-            current = await hub.directory.read(repository)
-            decision = await hub.directory.in_cpu_pool(decide, push, current, await hub.directory.tags(repository))
+            current, decision = await _decide(hub, request, repository, push)
             previous = await hub.directory.current_digest(repository)
             metadata = await _intent(hub, current, push, decision, check.description, repository)
             presented(metadata, await _presentation(hub, repository, check))
@@ -171,6 +169,33 @@ async def abort_push(request: web.Request) -> web.Response:
         restored = untouched and await hub.directory.restore(repository, point.previous)
     await hub.index.refresh(repository)
     return web.json_response({"restored": restored})
+
+
+async def _decide(hub: Hub, request: web.Request, repository: str, push: PushRequest) -> tuple[ExecutorMetadata | None, PushDecision]:
+    """The executor as the registry holds it now, and the rules' decision on ``push``.
+
+    An update's secret is checked within the limits on failed checks (429 before any I/O when
+    they are spent); a first publish is checked against the executors whose NAMEs read alike."""
+    decide = functools.partial(decide_push, registry=hub.address(request))
+    if not push.is_update:
+        current = await hub.directory.read(repository)
+        rivals = await _rivals(hub, repository) if current is None else []
+        return current, decide(push, current, await hub.directory.tags(repository), rivals=rivals)
+    if not push.secret:
+        current = await hub.directory.read(repository)
+        return current, decide(push, current, await hub.directory.tags(repository))
+    with hub.directory.checking(repository, push.secret, hub.client(request)) as secret_check:
+        current = await hub.directory.read(repository)
+        # an update of a NAME that does not exist is refused as such: no scrypt, nothing charged
+        matches = current is not None and await secret_check.verify(current)
+    return current, decide(push, current, await hub.directory.tags(repository), verify=lambda _secret, _hash: matches)
+
+
+async def _rivals(hub: Hub, repository: str) -> list[ExecutorMetadata]:
+    """The metadata of the executors whose repositories fold like ``repository`` (read from the
+    registry's catalog, not the index, which may lag behind pushes other replicas handled)."""
+    found = [await hub.directory.read(path) for path in confusable_paths(repository, executor_paths(await hub.registry.catalog()))]
+    return [metadata for metadata in found if metadata is not None]
 
 
 def _push_request(repository: str, check: PushCheck, secret: str) -> PushRequest:

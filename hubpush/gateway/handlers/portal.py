@@ -22,7 +22,8 @@ from aiohttp import web
 
 from ...core.catalog import human_size, human_time, paged, sorted_listing
 from ...core.metadata import Visibility
-from ...core.names import jinahub_uri, is_repository_path
+from ...core.names import is_repository_path, jinahub_uri
+from ...errors import RateLimitedError
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import identify
@@ -120,7 +121,12 @@ async def unlock(request: web.Request) -> web.Response:
     nonce = request.cookies.get(CSRF_COOKIE, "")
     if not _csrf_valid(hub, nonce, str(form.get("csrf", ""))) or not _same_origin(hub, request):
         raise web.HTTPForbidden(text="This form is stale or was not sent from this hub's page; reload the page and try again.")
-    proven = await hub.directory.prove(str(form.get("name", ""))[:200], str(form.get("secret", ""))[:200])
+    try:
+        proven = await hub.directory.prove(str(form.get("name", ""))[:200], str(form.get("secret", ""))[:200], hub.client(request))
+    except RateLimitedError as exc:
+        limited = _locked(hub, request, repository, limited=exc.message, status=429)
+        limited.headers["Retry-After"] = str(exc.retry_after)
+        return limited
     if proven != repository:
         return _locked(hub, request, repository, failed=True)
     unlocked = [proven, *[r for r in _unlocked(hub, request) if r != proven]][:MAX_UNLOCKED]
@@ -153,12 +159,14 @@ def _render(hub: Hub, request: web.Request, template: str, status: int = 200, **
     return web.Response(body=body, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
-def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = False) -> web.Response:
-    """The answer for a missing executor and for a private one alike (with the owner's unlock form)."""
+def _locked(hub: Hub, request: web.Request, repository: str, *, failed: bool = False, limited: str = "", status: int = 404) -> web.Response:
+    """The answer for a missing executor and for a private one alike (with the owner's unlock form).
+
+    ``limited``: the sentence of a refused check (too many wrong secrets), shown above the form."""
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
     response = _render(
-        hub, request, "locked.html", status=404, repository=repository, unlock=is_repository_path(repository), q="", tab="",
-        csrf=_csrf_token(hub, nonce), unlock_minutes=UNLOCK_SECONDS // 60, failed=failed,
+        hub, request, "locked.html", status=status, repository=repository, unlock=is_repository_path(repository), q="", tab="",
+        csrf=_csrf_token(hub, nonce), unlock_minutes=UNLOCK_SECONDS // 60, failed=failed, limited=limited,
     )  # fmt: skip
     response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
     return response

@@ -71,7 +71,7 @@ async def access_token(request: web.Request) -> web.Response:
     asked = AccessTokenRequest.from_json(await json_body(request))
     repositories = []
     for name, secret in asked.executors:
-        proven = await hub.directory.prove(name, secret)
+        proven = await hub.directory.prove(name, secret, hub.client(request))
         if proven is None:
             raise WrongSecretError(f"Incorrect NAME or SECRET for {name!r}: an access token needs each executor's own secret.")
         repositories.append(proven)

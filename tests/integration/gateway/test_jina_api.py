@@ -5,6 +5,7 @@ answer is checked as the client would read it, with requests, including the refu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -12,6 +13,7 @@ import time
 import uuid
 import zipfile
 
+import aiohttp
 import pytest
 import requests
 
@@ -325,3 +327,39 @@ def test_a_full_build_queue_refuses_at_once_and_changes_nothing(docker_client, t
         assert sorted(stream_lines(answer)[-1]["type"] for answer in answers) == ["complete", "complete"]
         assert behind.tags(repository_for("Queued3rd")) is None
         remove_local_images(docker_client, gateway.address)
+
+
+def test_wrong_secrets_through_jina_updates_spend_the_senders_budget_not_the_hubs_own(docker_client, tmp_path):
+    """The hub's builds check secrets through the gateway from its own address; a flood of wrong
+    update secrets must be counted against whoever sent it, so the owner's next update still builds."""
+    env = {"HUBPUSH_GATEWAY_ADDRESS_FAILURES": "3"}
+    with running_registry(docker_client) as behind:
+        name = f"Limited{uuid.uuid4().hex[:8]}"
+        archive = executor_zip(name)
+        with running_gateway(behind, tmp_path, env=env) as first:
+            secret = stream_lines(send_push(first, archive, id=name))[-1]["payload"]["secret"]
+        # a new gateway process: the owner's secret is in no cache of verified pairs
+        with running_gateway(behind, tmp_path, env=env) as gateway:
+            before = behind.snapshot()
+            statuses = asyncio.run(wrong_updates_from("127.0.0.2", gateway, name, archive, times=6))
+            assert statuses[:3] == [403, 403, 403] and set(statuses[3:]) == {429}, statuses
+            assert behind.snapshot() == before
+            update = send_push(gateway, archive, endpoint="executor.update", id=name, secret=secret, tags="after-flood")
+            assert stream_lines(update)[-1]["type"] == "complete"
+            assert "after-flood" in behind.tags(repository_for(name))
+            remove_local_images(docker_client, gateway.address)
+
+
+async def wrong_updates_from(source: str, gateway, name: str, archive: bytes, *, times: int) -> list[int]:
+    """``times`` executor.update pushes with a wrong secret, sent from the loopback address ``source``."""
+    statuses = []
+    fields = {"public": "False", "private": "False", "md5sum": hashlib.md5(archive).hexdigest(), "id": name, "secret": "w" * 43}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0))) as session:
+        for _ in range(times):
+            form = aiohttp.FormData()
+            for key, value in fields.items():
+                form.add_field(key, value)
+            form.add_field("file", archive, filename="filename", content_type="application/octet-stream")
+            async with session.post(f"{gateway.url}{RPC}/executor.update", data=form) as answer:
+                statuses.append(answer.status)
+    return statuses

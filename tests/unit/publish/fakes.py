@@ -35,6 +35,9 @@ class MemoryRegistry:
         tags = [ref for repo, ref in self.manifests if repo == repository and not ref.startswith("sha256:")]
         return tags if any(repo == repository for repo, _ in self.manifests) else None
 
+    def catalog(self) -> list[str]:
+        return sorted({repo for repo, _ in self.manifests})
+
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
         return self.manifests.get((repository, reference))
 
