@@ -117,3 +117,14 @@ def test_a_refused_intent_forgets_a_new_secret_only_when_the_backend_wrote_nothi
     assert r.backend.calls == ["check", "record_intent"]
     assert [call[0] for call in r.engine.calls] == ["build"]  # built, but no tag moved
     assert (r.secrets.get(LOCATION, "tags-hasher") is not None) is kept
+
+
+@pytest.mark.parametrize("inside", ["executor/hubpush-cache", "executor"])
+def test_the_secret_cache_never_enters_the_build_context_even_inside_the_folder(tmp_path, inside):
+    """HUBPUSH_CONFIG_DIR inside the executor folder, or the folder itself (found by tests/integration/test_secrets.py)."""
+    plan = make_plan(tmp_path, is_update=True, secret="s" * 43)
+    r = rig(tmp_path, config_dir=tmp_path / inside)
+    r.secrets.put(LOCATION, "tags-hasher", "s" * 43)
+    r.flow().run(plan)
+    assert "config.yml" in r.engine.context_names  # the folder itself was sent
+    assert not any("secrets.json" in name or "hubpush-cache" in name for name in r.engine.context_names), r.engine.context_names
