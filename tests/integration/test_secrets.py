@@ -258,3 +258,12 @@ def test_the_secret_cache_is_0600_in_a_private_folder_whatever_the_umask(registr
         assert stat.S_IMODE((config / "secrets.json").stat().st_mode) == 0o600
         assert stat.S_IMODE(config.stat().st_mode) == 0o700
     assert [p.name for p in config.iterdir()] == ["secrets.json"]  # no temporary copy left beside it
+
+
+@pytest.mark.parametrize("wrong", ["sécrét" * 5, "秘密" * 12])
+def test_a_secret_of_any_characters_is_merely_wrong(published, wrong):
+    """Requests encoded Basic auth as Latin-1: CJK ended in exit 70 (UnicodeEncodeError), and the hub read
+    Latin-1 bytes as no secret at all (exit 22, "needs its secret")."""
+    refused = published.cli("push", "--force-update", published.name, "--secret", wrong, published.folder)
+    assert refused.exit_code == 23, refused.stderr
+    assert "is wrong" in refused.stderr and "Traceback" not in refused.stderr
