@@ -75,3 +75,12 @@ def test_any_body_at_all_is_a_4xx_with_a_sentence(gateway, body):
 
 def test_nothing_above_reached_the_registry(gateway):
     assert gateway.registry.tags(REPOSITORY) is None and gateway.registry.metadata(REPOSITORY) is None
+
+
+def test_a_portal_unlock_form_that_is_not_utf8_is_a_400_not_a_500(gateway):
+    """Found filling docs/bad-input.md: aiohttp's form parser raised UnicodeDecodeError, answered 500."""
+    answer = requests.post(
+        f"{gateway.url}/executors/{REPOSITORY}/unlock", data=b"name=\xff\xfe&secret=\xff&csrf=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 400 and "not UTF-8" in answer.text, (answer.status_code, answer.text)
