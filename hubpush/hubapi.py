@@ -18,6 +18,7 @@ The wire format is the one the gateway has always parsed:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,14 @@ MAX_KEYWORDS = 32
 MAX_KEYWORD_LENGTH = 64
 #: the longest description (``metas.description``) the hub records; the CLI refuses longer before any network
 MAX_DESCRIPTION_LENGTH = 4096
+#: bounds on the fields of a push request, so no refusal ever echoes an unbounded value: NAME_PATTERN's
+#: and TAG_PATTERN's lengths (a longer one is never valid), and the restore point's digests and signature
+MAX_NAME_CHARS = 64
+MAX_TAG_CHARS = 128
+MAX_SIGNATURE_CHARS = 128
+#: the registry's manifest digests, the only thing a restore point names (the gateway's request parser
+#: holds the same grammar; hubapi, shared with the CLI, imports nothing of the gateway)
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
 
 
 def executor_path(repository: str) -> str:
@@ -78,16 +87,19 @@ def _object(data: object, what: str) -> dict[str, Any]:
     return data
 
 
-def _field(data: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str, *, default: Any = _REQUIRED) -> Any:
+def _field(
+    data: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str, *, default: Any = _REQUIRED, most: int | None = None
+) -> Any:
     """``data[key]`` if it is of ``kinds``; ``default`` when it is absent or null and one is given.
-    A boolean never passes for a number (Python's bool is an int), and text must be valid UTF-8."""
+    A boolean never passes for a number (Python's bool is an int), text must be valid UTF-8 and,
+    with ``most``, at most that many characters."""
     value = data.get(key)
     if value is None and default is not _REQUIRED:
         return default
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be {_describe(kinds)}.")
     if isinstance(value, str):
-        _check_text(value, key, what)
+        _check_text(value, key, what, most)
     return value
 
 
@@ -95,22 +107,32 @@ def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def _check_text(value: str, key: str, what: str) -> None:
-    """Text that is valid Unicode (JSON's "\\ud800" is not: it cannot be written as UTF-8)."""
+def _check_text(value: str, key: str, what: str, most: int | None = None) -> None:
+    """Text that is valid Unicode (JSON's "\\ud800" is not: it cannot be written as UTF-8), of at most ``most`` characters."""
+    if most is not None and len(value) > most:
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} must be at most {most} characters.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise MalformedMessageError(f"The {what} is malformed: {key!r} is not valid UTF-8 text.") from None
 
 
-def _strings(data: dict[str, Any], key: str, what: str) -> list[str]:
-    """A list of strings; absent or null is the empty list."""
+def _strings(data: dict[str, Any], key: str, what: str, *, most: int | None = None) -> list[str]:
+    """A list of strings (each of at most ``most`` characters); absent or null is the empty list."""
     value = _field(data, key, list, what, default=[])
     if not all(isinstance(item, str) for item in value):
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be a list of strings.")
     for item in value:
-        _check_text(item, key, what)
+        _check_text(item, key, what, most)
     return list(value)
+
+
+def _digest(data: dict[str, Any], key: str, what: str, *, optional: bool) -> str | None:
+    """A manifest digest (None, when ``optional``, for null)."""
+    value = _field(data, key, (str, type(None)) if optional else str, what)
+    if value is not None and not _DIGEST.fullmatch(value):
+        raise MalformedMessageError(f"The {what} is malformed: {key!r} must be a digest such as 'sha256:' and 64 hex digits.")
+    return value
 
 
 def _visibility(data: dict[str, Any], key: str, what: str, *, optional: bool) -> Visibility | None:
@@ -121,6 +143,34 @@ def _visibility(data: dict[str, Any], key: str, what: str, *, optional: bool) ->
         return Visibility(value)
     except ValueError:
         raise MalformedMessageError(f"The {what} is malformed: {key!r} must be 'public' or 'private'.") from None
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """A hub API request body: the JSON object in ``raw``, or :class:`~hubpush.errors.MalformedMessageError`
+    saying why there is none, without echoing the body (what a client sent may be anything)."""
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise MalformedMessageError("The request body is not UTF-8 text; send a JSON object.") from None
+    except RecursionError:  # "[[[[..." nested past the parser's depth
+        raise MalformedMessageError("The request body nests deeper than a hub API message ever does; send a flat JSON object.") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedMessageError(f"The request body is not valid JSON ({exc.msg} at character {exc.pos}); send a JSON object.") from None
+    except ValueError as exc:  # NaN, Infinity, or an integer of more digits than Python converts (4300)
+        reason = str(exc) if isinstance(exc, _NotJson) else "a number is too long to read"
+        raise MalformedMessageError(f"The request body is not valid JSON ({reason}); send a JSON object.") from None
+    if not isinstance(data, dict):
+        raise MalformedMessageError("The request body must be a JSON object.")
+    return data
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are no JSON, though Python's parser takes them unless told not to."""
+    raise _NotJson(f"{name} is not a JSON value")
 
 
 def _describe(kind: type | tuple[type, ...]) -> str:
@@ -186,10 +236,10 @@ class PushCheck:
     def from_json(cls, data: object) -> PushCheck:
         body = _object(data, cls.WHAT)
         return cls(
-            name=_field(body, "name", str, cls.WHAT),
+            name=_field(body, "name", str, cls.WHAT, most=MAX_NAME_CHARS),
             is_update=_field(body, "is_update", bool, cls.WHAT),
-            tags=_strings(body, "tags", cls.WHAT),
-            protected_tags=_strings(body, "protected_tags", cls.WHAT),
+            tags=_strings(body, "tags", cls.WHAT, most=MAX_TAG_CHARS),
+            protected_tags=_strings(body, "protected_tags", cls.WHAT, most=MAX_TAG_CHARS),
             visibility=_visibility(body, "visibility", cls.WHAT, optional=True),
             description=_field(body, "description", str, cls.WHAT, default=""),
             dry_run=_field(body, "dry_run", bool, cls.WHAT, default=False),
@@ -218,9 +268,9 @@ class RestorePoint:
     def from_json(cls, data: object) -> RestorePoint:
         body = _object(data, cls.WHAT)
         return cls(
-            previous=_field(body, "previous", (str, type(None)), cls.WHAT),
-            intent=_field(body, "intent", str, cls.WHAT),
-            signature=_field(body, "signature", str, cls.WHAT),
+            previous=_digest(body, "previous", cls.WHAT, optional=True),
+            intent=_digest(body, "intent", cls.WHAT, optional=False) or "",
+            signature=_field(body, "signature", str, cls.WHAT, most=MAX_SIGNATURE_CHARS),
         )
 
 

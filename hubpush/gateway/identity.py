@@ -118,9 +118,18 @@ def deny(hub: Hub, request: web.Request, caller: Caller, repository: str, action
 
 
 def basic_credentials(value: str) -> tuple[str, str]:
-    """``(username, secret)`` from a Basic auth value; empty strings when it does not decode."""
+    """``(username, secret)`` from a Basic auth value; empty strings when it is not base64.
+
+    UTF-8 as RFC 7617 says, else Latin-1 (what curl and requests send for such characters): a
+    secret in another encoding is then merely wrong (no generated secret has such characters),
+    never taken for no secret at all."""
     try:
-        username, _, secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        raw = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
         return "", ""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    username, _, secret = text.partition(":")
     return username, secret

@@ -47,6 +47,8 @@ class RegistryClient:
 
     # --- plumbing ---------------------------------------------------------------
     def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        if isinstance(kwargs.get("auth"), tuple):
+            kwargs["auth"] = utf8_basic(kwargs["auth"])  # type: ignore[arg-type]
         try:
             return self._session.request(
                 method, url, timeout=self.timeout, verify=self._verify, cert=self._cert, **kwargs  # type: ignore[arg-type]
@@ -91,9 +93,9 @@ class RegistryClient:
         scheme, _, params = challenge.partition(" ")
         credentials = self.credentials()
         if scheme.lower() == "basic":
-            if not credentials or self._session.auth == credentials:
+            if not credentials or self._session.auth == utf8_basic(credentials):
                 return False
-            self._session.auth = credentials
+            self._session.auth = utf8_basic(credentials)
             return True
         if scheme.lower() != "bearer":
             return False
@@ -324,3 +326,10 @@ def rate_limited(response: requests.Response, host: str) -> RateLimitedError:
         wait = f"in {seconds} seconds" if seconds else "later"
         message = f"The registry at {host} refused: too many requests (HTTP 429); try again {wait}."
     return RateLimitedError(message, retry_after=seconds or 1)
+def utf8_basic(credentials: tuple[str, str] | tuple[bytes, bytes]) -> requests.auth.HTTPBasicAuth:
+    """Basic auth as UTF-8 (RFC 7617), which the gateway and the docker engine speak: requests would
+    encode text as Latin-1, failing on any other character and mangling the rest."""
+    user, secret = credentials
+    return requests.auth.HTTPBasicAuth(
+        user.encode("utf-8") if isinstance(user, str) else user, secret.encode("utf-8") if isinstance(secret, str) else secret
+    )

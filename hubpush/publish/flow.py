@@ -89,8 +89,9 @@ class PushFlow:
     def _build(self, engine: Engine, plan: PushPlan, verdict: Verdict, image: str) -> None:
         """Build once, tag the image locally under every tag of the push."""
         tags = verdict.decision.tags
-        # the secret cache never enters a build context, even when someone keeps it inside the folder
-        never_sent = [self.secrets.path.parent]
+        # the secret cache never enters a build context, even when someone keeps it inside the folder;
+        # the file is named too, for HUBPUSH_CONFIG_DIR set to the executor folder itself
+        never_sent = [self.secrets.path.parent, self.secrets.path]
         context = BuildContext(plan.folder, plan.rendered_dockerfile, never_sent)
         labels = image_labels(plan.folder, verdict.name, plan.repository, content_timestamp(plan.folder.path, context.files))
         in_dockerfile = context.embed_labels(labels)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hubpush import errors
 from hubpush.core.metadata import ExecutorMetadata, Visibility
@@ -19,12 +21,16 @@ from hubpush.hubapi import (
     PushCheck,
     RestorePoint,
     abort_path,
+    decode_body,
     executor_path,
     portal_path,
     push_path,
 )
 from hubpush.hubapi_client import HubApiClient
 from hubpush.oci.client import RegistryClient
+
+
+INTENT = "sha256:" + "1" * 64
 
 
 def test_paths_and_service_name():
@@ -75,6 +81,13 @@ def test_the_push_check_is_sent_byte_for_byte_as_before():
         ({"name": 7}, "'name' must be a string"),
         ({"visibility": "secret"}, "'visibility' must be 'public' or 'private'"),
         ({"dry_run": 1}, "'dry_run' must be a boolean"),
+        ({"name": "A" * 65}, "'name' must be at most 64 characters"),
+        ({"tags": ["v" * 129]}, "'tags' must be at most 128 characters"),
+        ({"protected_tags": ["v" * 129]}, "'protected_tags' must be at most 128 characters"),
+        ({"description": {"nested": "object"}}, "'description' must be a string"),
+        ({"readme_truncated": "yes"}, "'readme_truncated' must be a boolean"),
+        ({"keywords": "ai"}, "'keywords' must be a list"),
+        ({"visibility": 1}, "'visibility' must be a string"),
     ],
 )
 def test_a_push_check_that_breaks_the_contract_is_refused(change, says):
@@ -89,9 +102,9 @@ def test_a_push_check_must_be_an_object():
 
 
 def test_the_answer_and_its_restore_point_round_trip_and_are_read_strictly():
-    answer = PushAnswer(True, "Hello", ["latest"], [], Visibility.PUBLIC, RestorePoint(None, "sha256:i", "sig"))
+    answer = PushAnswer(True, "Hello", ["latest"], [], Visibility.PUBLIC, RestorePoint(None, INTENT, "sig"))
     wire = json.loads(json.dumps(answer.to_json()))
-    assert wire["restore"] == {"previous": None, "intent": "sha256:i", "signature": "sig"}
+    assert wire["restore"] == {"previous": None, "intent": INTENT, "signature": "sig"}
     assert PushAnswer.from_json(wire) == answer
     dry = {**wire, "restore": None}
     assert PushAnswer.from_json(dry).restore is None
@@ -121,3 +134,66 @@ def test_text_that_cannot_be_utf8_is_refused(change):
     body = {**PushCheck("Hello", False, [], [], None, "", False).to_json(), **change}
     with pytest.raises(errors.MalformedMessageError, match="not valid UTF-8 text"):
         PushCheck.from_json(body)
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"intent": "latest"}, "'intent' must be a digest"),
+        ({"previous": "sha256:abc"}, "'previous' must be a digest"),
+        ({"previous": 1}, "'previous' must be a string or null"),
+        ({"signature": "s" * 129}, "'signature' must be at most 128 characters"),
+        ({"signature": None}, "'signature' must be a string"),
+    ],
+)
+def test_a_restore_point_names_only_digests_and_a_bounded_signature(change, says):
+    body = {**RestorePoint(INTENT, INTENT, "sig").to_json(), **change}
+    with pytest.raises(errors.MalformedMessageError, match=says):
+        RestorePoint.from_json(body)
+
+
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b"[" * 100_000, "nests deeper"),
+        (b"{", "not valid JSON"),
+        (b'{"n": NaN}', "NaN is not a JSON value"),
+        (b'{"n": ' + b"9" * 5000 + b"}", "a number is too long"),
+        (b"[]", "must be a JSON object"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_a_body_that_is_no_json_object_is_refused_with_why_and_without_echoing_it(raw, says):
+    with pytest.raises(errors.MalformedMessageError, match=says) as caught:
+        decode_body(raw)
+    assert len(caught.value.message) < 200
+
+
+# any JSON value in any field: the parser answers with the object or a sentence naming that field, nothing else
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=200),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+PUSH_FIELDS = list(PushCheck("Hello", False, [], [], None, "", False, ["k"], "# r", False).to_json())
+RESTORE_FIELDS = ["previous", "intent", "signature"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(PUSH_FIELDS), JSON_VALUES)
+def test_any_value_of_a_push_check_field_is_read_or_refused_naming_that_field(key, value):
+    body = {**PushCheck("Hello", False, [], [], None, "", False).to_json(), key: value}
+    try:
+        PushCheck.from_json(body)
+    except errors.MalformedMessageError as exc:
+        assert f"{key!r}" in exc.message and len(exc.message) < 200, exc.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(RESTORE_FIELDS), JSON_VALUES)
+def test_any_value_of_a_restore_point_field_is_read_or_refused_naming_that_field(key, value):
+    try:
+        RestorePoint.from_json({**RestorePoint(INTENT, INTENT, "sig").to_json(), key: value})
+    except errors.MalformedMessageError as exc:
+        assert f"{key!r}" in exc.message, exc.message

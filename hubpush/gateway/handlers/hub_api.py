@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
-import json
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +35,7 @@ from ...hubapi import (
     PushAnswer,
     PushCheck,
     RestorePoint,
+    decode_body,
     portal_path,
 )
 from ..access import PUSH
@@ -290,13 +290,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise Refusal(408, "UNSUPPORTED", f"The request body did not arrive within {BODY_SECONDS} s.") from None
     if len(raw) > MAX_BODY_BYTES:
         raise Refusal(413, "SIZE_INVALID", f"A hub API request body is at most {MAX_BODY_BYTES} bytes.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the parser's depth
-        body = None
-    if not isinstance(body, dict):
-        raise Refusal(400, "UNSUPPORTED", "The request body must be a JSON object.")
-    return body
+    return decode_body(raw)
 
 
 async def _read_at_most(request: web.Request, limit: int) -> bytes:

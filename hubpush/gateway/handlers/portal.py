@@ -117,7 +117,10 @@ async def unlock(request: web.Request) -> web.Response:
     repository = request.match_info["repository"]
     if not is_repository_path(repository):
         return _locked(hub, request, repository)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # UnicodeDecodeError: aiohttp decodes the form as UTF-8
+        raise web.HTTPBadRequest(text="This form is not UTF-8 text; send it from the hub's page.") from None
     nonce = request.cookies.get(CSRF_COOKIE, "")
     if not _csrf_valid(hub, nonce, str(form.get("csrf", ""))) or not _same_origin(hub, request):
         raise web.HTTPForbidden(text="This form is stale or was not sent from this hub's page; reload the page and try again.")

@@ -3,6 +3,8 @@ that records what the flow asked of it. No Docker, no network."""
 
 from __future__ import annotations
 
+import io
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,9 +70,14 @@ class FakeEngine:
         self.fail_push = fail_push
         self.calls: list[tuple[object, ...]] = []
         self.context_bytes = 0
+        #: the paths in the last build context, read from its tar stream as the engine would
+        self.context_names: list[str] = []
 
     def build(self, request, on_log=None) -> str:
-        self.context_bytes = sum(len(chunk) for chunk in request.context)
+        archive = b"".join(request.context)
+        self.context_bytes = len(archive)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            self.context_names = tar.getnames()
         self.calls.append(("build", request.tag, request.labels["io.hubpush.name"]))
         return "sha256:image"
 
@@ -178,7 +185,8 @@ class Steps:
         pass
 
 
-def rig(tmp_path: Path, *, fail_push: HubpushError | None = None, **backend: object) -> Rig:
+def rig(tmp_path: Path, *, fail_push: HubpushError | None = None, config_dir: Path | None = None, **backend: object) -> Rig:
+    """``config_dir``: where the secret cache lives (default: beside the executor folder, not in it)."""
     registry = MemoryRegistry()
-    return Rig(registry, FakeEngine(registry, fail_push=fail_push), ScriptedBackend(registry, **backend), SecretStore(tmp_path / "config"))  # type: ignore[arg-type]
-
+    secrets = SecretStore(config_dir or tmp_path / "config")
+    return Rig(registry, FakeEngine(registry, fail_push=fail_push), ScriptedBackend(registry, **backend), secrets)  # type: ignore[arg-type]

@@ -129,3 +129,14 @@ def test_an_update_that_cannot_be_undone_says_its_intent_stays_and_what_finishes
     assert "Undoing the recorded intent failed too: The registry behind the hub does not answer." in message
     assert "intent stays recorded in the test's metadata (protected tags v1)" in message
     assert "run the same push again" in message and "hubpush hub check" in message
+
+
+@pytest.mark.parametrize("inside", ["executor/hubpush-cache", "executor"])
+def test_the_secret_cache_never_enters_the_build_context_even_inside_the_folder(tmp_path, inside):
+    """HUBPUSH_CONFIG_DIR inside the executor folder, or the folder itself (found by tests/integration/test_secrets.py)."""
+    plan = make_plan(tmp_path, is_update=True, secret="s" * 43)
+    r = rig(tmp_path, config_dir=tmp_path / inside)
+    r.secrets.put(LOCATION, "tags-hasher", "s" * 43)
+    r.flow().run(plan)
+    assert "config.yml" in r.engine.context_names  # the folder itself was sent
+    assert not any("secrets.json" in name or "hubpush-cache" in name for name in r.engine.context_names), r.engine.context_names
