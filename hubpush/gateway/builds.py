@@ -198,7 +198,7 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
             events,
             secret_store=SecretStore(workdir / "secrets"),
             engine=allowed_engine,
-            publisher_token=publisher_token,
+            publisher_token=publisher_token or "",  # never the env's HUBPUSH_PUBLISHER_TOKEN: see push_executor
             resume_hint=jina_resume_hint,
         )
         _keep_source(upload, result, upstream, events)

@@ -148,7 +148,7 @@ def test_private_executors_need_their_secret_and_one_access_token_serves_a_flow_
     assert "private" in anonymous.json()["readableMessage"]
     assert anonymous.json()["readableMessage"].replace(first_name, "N") == missing.json()["readableMessage"].replace("NoSuchExecutor1", "N")
 
-    uses = [f"jinahub+docker://{name}:{secret}/latest" for name, secret in zip((first_name, second_name), secrets)]
+    uses = [f"jinahub+docker://{name}:{secret}/latest" for name, secret in zip((first_name, second_name), secrets, strict=True)]
     for name in (first_name, second_name):
         forget_images(docker_client, hub, name)
     without_login = flow(hub, tmp_path, uses[0])

@@ -137,7 +137,7 @@ async def _receive(hub: Hub, request: web.Request, target: Path, *, is_update: b
                 raise MalformedMessageError("The push form carries more than one file.")
             seen_file = True
             with target.open("wb") as sink:
-                while chunk := await asyncio.wait_for(part.read_chunk(_FILE_CHUNK), hub.settings.idle_seconds):
+                while chunk := await _chunk(part, _FILE_CHUNK, hub):
                     size += len(chunk)
                     if size > limit:
                         raise Refusal(413, "SIZE_INVALID", f"The uploaded zip is over {limit} bytes, the most this hub takes.")
@@ -160,14 +160,27 @@ async def _next_part(reader: Any, hub: Hub) -> Any:
     try:
         return await asyncio.wait_for(reader.next(), hub.settings.idle_seconds)
     except asyncio.TimeoutError:
-        raise Refusal(408, "UNSUPPORTED", f"The upload stalled for {hub.settings.idle_seconds:g} s and was dropped.") from None
+        raise _stalled(hub) from None
     except ValueError as exc:  # aiohttp's multipart parser on a malformed body
         raise MalformedMessageError(f"The push form is not a well-formed multipart body ({exc}).") from None
 
 
+async def _chunk(part: BodyPartReader, size: int, hub: Hub) -> bytes:
+    """The next bytes of a part; a client that stalls inside a part is refused like one that stalls between parts
+    (an uncaught timeout here was an empty 504 with a traceback in the hub's log)."""
+    try:
+        return await asyncio.wait_for(part.read_chunk(size), hub.settings.idle_seconds)
+    except asyncio.TimeoutError:
+        raise _stalled(hub) from None
+
+
+def _stalled(hub: Hub) -> Refusal:
+    return Refusal(408, "UNSUPPORTED", f"The upload stalled for {hub.settings.idle_seconds:g} s and was dropped.")
+
+
 async def _text_field(part: BodyPartReader, hub: Hub) -> str:
     data = bytearray()
-    while chunk := await asyncio.wait_for(part.read_chunk(4096), hub.settings.idle_seconds):
+    while chunk := await _chunk(part, 4096, hub):
         data += chunk
         if len(data) > wire.MAX_FIELD_BYTES:
             raise MalformedMessageError(f"The push form's field {part.name!r} is over {wire.MAX_FIELD_BYTES} bytes.")

@@ -1,0 +1,80 @@
+"""An outsider's attacks on the Jina Hub API (``/jina/...``), each found against a real gateway and
+kept here so that it stays fixed: a real registry:2, a real ``hubpush hub serve``, raw HTTP as an
+attacker would send it (not Jina's client, which never sends these)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import socket
+import uuid
+import zipfile
+
+import pytest
+import requests
+
+from tests.conftest import TEST_BASE_IMAGE, running_gateway, running_registry
+
+PUSH = "/jina/v2/rpc/executor.push"
+
+
+@pytest.fixture(scope="module")
+def registry(docker_client):
+    with running_registry(docker_client) as started:
+        yield started
+
+
+def zipped(name: str) -> bytes:
+    """An executor folder without a Dockerfile, zipped as Jina's client zips it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.yml", f"jtype: {name}\nmetas:\n  name: {name}\n")
+        archive.writestr("executor.py", "# code\n")
+    return buffer.getvalue()
+
+
+def jina_push(url: str, name: str, headers: dict[str, str] | None = None) -> requests.Response:
+    """``jina hub push`` as the client sends it: the form's fields, then the zip."""
+    data = zipped(name)
+    form = {"public": "False", "private": "False", "md5sum": hashlib.md5(data).hexdigest(), "id": name}
+    files = {"file": ("filename", data, "application/octet-stream")}
+    return requests.post(url + PUSH, data=form, files=files, headers=headers or {}, timeout=300)
+
+
+def test_an_upload_that_stalls_inside_the_zip_is_refused_in_jinas_shape(registry, tmp_path):
+    """Found: a client that stopped sending in the middle of the zip got an empty 504, and the hub's
+    log a traceback (the idle timeout was caught between parts only)."""
+    with running_gateway(registry, tmp_path, env={"HUBPUSH_GATEWAY_IDLE_SECONDS": "1"}) as gateway:
+        host, port = gateway.address.split(":")
+        boundary = "b0undary"
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="filename"\r\n\r\nPK\x03\x04'.encode()
+        with socket.create_connection((host, int(port)), timeout=20) as attacker:
+            attacker.sendall(
+                f"POST {PUSH} HTTP/1.1\r\nHost: {gateway.address}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: 100000\r\n\r\n".encode() + head
+            )  # and then nothing more
+            answer = b""
+            while chunk := attacker.recv(65536):
+                answer += chunk
+        status, _, rest = answer.partition(b"\r\n")
+        assert b" 408 " in status, answer[:300]
+        assert b'"readableMessage": "The upload stalled for 1 s and was dropped."' in rest, answer[:600]
+        assert "Traceback" not in gateway.log.read_text() and "Error handling request" not in gateway.log.read_text()
+
+
+def test_a_hub_build_does_not_borrow_the_publisher_token_of_the_hubs_own_environment(registry, tmp_path):
+    """Found: a hub build that proved no publisher token fell back to ``HUBPUSH_PUBLISHER_TOKEN`` of the
+    gateway's process (the CLI's variable, which an operator who also pushes has set in the shell that
+    runs ``hubpush hub up``), so anyone published on a hub that lets only token holders publish."""
+    token = uuid.uuid4().hex
+    env = {"HUBPUSH_GATEWAY_PUBLISHER_TOKEN": token, "HUBPUSH_PUBLISHER_TOKEN": token, "HUBPUSH_BASE_IMAGE": TEST_BASE_IMAGE}
+    with running_gateway(registry, tmp_path, env=env) as gateway:
+        before = registry.snapshot()
+        name = f"Outsider{uuid.uuid4().hex[:8]}"
+        answer = jina_push(gateway.url, name)
+        assert answer.status_code == 403, answer.text[:600]
+        assert "publisher token" in answer.json()["readableMessage"]
+        assert registry.snapshot() == before
+        # the holder of the token still publishes
+        allowed = jina_push(gateway.url, f"Insider{uuid.uuid4().hex[:8]}", headers={"Authorization": f"token {token}"})
+        assert allowed.status_code == 200 and '"type":"complete"' in allowed.text, allowed.text[-600:]
