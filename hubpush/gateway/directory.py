@@ -146,6 +146,11 @@ class ExecutorDirectory:
         self._verified.put(key, _Cached(True), VERIFIED_TTL_SECONDS)
         return True
 
+    async def decoy_check(self, secret: str) -> None:
+        """As slow as checking ``secret`` against a real executor: for NAMEs that do not exist, so the answer's
+        timing does not tell which NAMEs exist."""
+        await self.in_cpu_pool(_check_decoy, secret)
+
     async def prove(self, username: str, secret: str) -> str | None:
         """The executor path that ``username``/``secret`` proves, or None when they prove nothing."""
         path = repository_for_username(username)
@@ -153,8 +158,7 @@ class ExecutorDirectory:
             return None
         metadata = await self.read(path)
         if metadata is None:
-            # as slow as a wrong secret, so the answer's timing does not tell which NAMEs exist
-            await self.in_cpu_pool(_check_decoy, secret)
+            await self.decoy_check(secret)
             return None
         if not await self.secret_matches(metadata, path, secret):
             return None

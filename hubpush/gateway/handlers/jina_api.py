@@ -287,6 +287,8 @@ async def _visible(hub: Hub, request: web.Request, repository: str, query: wire.
     proven = False
     if metadata is not None and metadata.visibility is Visibility.PRIVATE and query.secret:
         proven = await hub.directory.secret_matches(metadata, repository, query.secret)
+    elif metadata is None and query.secret:
+        await hub.directory.decoy_check(query.secret)  # else a fast answer tells "absent" from "private"
     if metadata is None or not may_pull(metadata, proven=proven):
         raise SecretRequiredError(
             f"No executor {query.name!r} is visible at {hub.address(request)}: it does not exist, or it is private "

@@ -78,3 +78,33 @@ def test_a_hub_build_does_not_borrow_the_publisher_token_of_the_hubs_own_environ
         # the holder of the token still publishes
         allowed = jina_push(gateway.url, f"Insider{uuid.uuid4().hex[:8]}", headers={"Authorization": f"token {token}"})
         assert allowed.status_code == 200 and '"type":"complete"' in allowed.text, allowed.text[-600:]
+
+
+def test_get_package_with_a_secret_takes_as_long_for_a_missing_executor_as_for_a_private_one(registry, tmp_path):
+    """Found: with a (wrong) secret, getPackage of a private executor ran scrypt and a missing one did not,
+    so the answer's time told which private NAMEs exist, though the answers' text is the same."""
+    import statistics
+    import time
+
+    from tests.conftest import cli_publisher
+
+    with running_gateway(registry, tmp_path) as gateway:
+        publish = cli_publisher(gateway.address, tmp_path)
+        pushed, _ = publish("--private", prefix="Hidden")
+
+        def seconds(name: str) -> float:
+            spent = []
+            for _ in range(5):
+                started = time.perf_counter()
+                answer = requests.post(
+                    f"{gateway.url}/jina/v2/rpc/executor.getPackage",
+                    json={"id": name, "include": ["code", "docker"], "secret": uuid.uuid4().hex * 2},
+                    timeout=30,
+                )
+                spent.append(time.perf_counter() - started)
+                assert answer.status_code == 401, answer.text
+            return statistics.median(spent)
+
+        private, missing = seconds(pushed["name"]), seconds(f"Missing{uuid.uuid4().hex[:8]}")
+        # a scrypt check costs tens of milliseconds; a registry 404 a few
+        assert missing > 0.6 * private, (missing, private)
