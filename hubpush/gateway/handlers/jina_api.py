@@ -202,8 +202,7 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
         if kind == "allowed":
             break
         early.append((kind, value))
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
-    await response.prepare(request)
+    response = await _Ndjson.open(request)
     for kind, value in early:
         await _send(response, task, kind, value)
     while True:
@@ -214,35 +213,67 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
     await worker
     if kind == "failed":
         task.status, task.error = "failed", value.message
-        await _write(response, wire.error_line(value))
+        await response.write(wire.error_line(value))
     else:
         await _complete(response, task, value, events)
-    await response.write_eof()
-    return response
+    return await response.end()
 
 
-async def _complete(response: web.StreamResponse, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
+async def _complete(response: _Ndjson, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
     if events.dropped:
         result.warnings.append(f"{events.dropped} build log lines were not sent: the client read them too slowly.")
     for warning in result.warnings:
-        await _write(response, wire.warning_line(warning))
+        await response.write(wire.warning_line(warning))
     payload = wire.executor_payload(
         name=result.name, visibility=result.visibility, tags=result.tags, digest=result.digest, secret=result.secret
     )
     task.status, task.public = "succeeded", result.visibility is Visibility.PUBLIC
     task.result = {key: value for key, value in payload.items() if key != "secret"}
-    await _write(response, wire.complete_line(payload))
+    await response.write(wire.complete_line(payload))
 
 
-async def _send(response: web.StreamResponse, task: BuildTask, kind: str, text: str) -> None:
+async def _send(response: _Ndjson, task: BuildTask, kind: str, text: str) -> None:
     task.add(text)
-    await _write(response, wire.progress_line(text) if kind == "step" else wire.console_line(text))
+    await response.write(wire.progress_line(text) if kind == "step" else wire.console_line(text))
 
 
-async def _write(response: web.StreamResponse, line: dict[str, Any]) -> None:
-    """A client that went away does not stop the build: its result is recorded all the same."""
-    with contextlib.suppress(ConnectionResetError, RuntimeError):
-        await response.write(wire.ndjson(line))
+class _Ndjson:
+    """An NDJSON answer whose client may stop reading: a line it has not taken within the idle limit drops
+    the connection, so a client that never reads cannot hold a build slot forever (the handler waited on
+    the full socket buffer, with the slot, for as long as the client kept the connection open)."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
+        self.request, self.response = request, response
+        self.idle = hub_of(request).settings.idle_seconds
+        self.gone = False
+
+    @classmethod
+    async def open(cls, request: web.Request) -> _Ndjson:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
+        await response.prepare(request)
+        return cls(request, response)
+
+    async def write(self, line: dict[str, Any]) -> None:
+        """A client that went away does not stop the build: its result is recorded all the same."""
+        if self.gone:
+            return
+        try:
+            await asyncio.wait_for(self.response.write(wire.ndjson(line)), self.idle)
+        except asyncio.TimeoutError:
+            self._drop()
+        except (ConnectionResetError, RuntimeError):
+            self.gone = True
+
+    async def end(self) -> web.StreamResponse:
+        if not self.gone:
+            with contextlib.suppress(ConnectionResetError, RuntimeError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.response.write_eof(), self.idle)
+        return self.response
+
+    def _drop(self) -> None:
+        self.gone = True
+        if self.request.transport is not None:
+            self.request.transport.abort()
 
 
 def _for_jina(exc: HubpushError, upload: Upload) -> HubpushError:
@@ -365,15 +396,13 @@ async def query_progress(request: web.Request) -> web.StreamResponse:
     task = hub.tasks.get(task_id) if isinstance(task_id, str) else None
     if task is None:
         raise Refusal(404, "NAME_UNKNOWN", "No build with this id is known to this hub (a restarted hub forgets its builds).")
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
-    await response.prepare(request)
+    response = await _Ndjson.open(request)
     for line in task.lines:
-        await _write(response, {"type": "progress", "data": {"data": wire.console_line(line)}})
+        await response.write({"type": "progress", "data": {"data": wire.console_line(line)}})
     report: dict[str, Any] = {"type": "report", "status": task.status, "task": {"_id": task.id}}
     if task.result is not None:
         report["result"] = task.result
     if task.error:
         report["error"] = {"message": task.error}
-    await _write(response, report)
-    await response.write_eof()
-    return response
+    await response.write(report)
+    return await response.end()

@@ -13,6 +13,7 @@ import zipfile
 import pytest
 import requests
 
+from hubpush.core.names import repository_for
 from tests.conftest import TEST_BASE_IMAGE, running_gateway, running_registry
 
 PUSH = "/jina/v2/rpc/executor.push"
@@ -33,12 +34,12 @@ def zipped(name: str) -> bytes:
     return buffer.getvalue()
 
 
-def jina_push(url: str, name: str, headers: dict[str, str] | None = None) -> requests.Response:
+def jina_push(url: str, name: str, headers: dict[str, str] | None = None, timeout: float = 300) -> requests.Response:
     """``jina hub push`` as the client sends it: the form's fields, then the zip."""
     data = zipped(name)
     form = {"public": "False", "private": "False", "md5sum": hashlib.md5(data).hexdigest(), "id": name}
     files = {"file": ("filename", data, "application/octet-stream")}
-    return requests.post(url + PUSH, data=form, files=files, headers=headers or {}, timeout=300)
+    return requests.post(url + PUSH, data=form, files=files, headers=headers or {}, timeout=timeout)
 
 
 def test_an_upload_that_stalls_inside_the_zip_is_refused_in_jinas_shape(registry, tmp_path):
@@ -108,3 +109,42 @@ def test_get_package_with_a_secret_takes_as_long_for_a_missing_executor_as_for_a
         private, missing = seconds(pushed["name"]), seconds(f"Missing{uuid.uuid4().hex[:8]}")
         # a scrypt check costs tens of milliseconds; a registry 404 a few
         assert missing > 0.6 * private, (missing, private)
+
+
+def test_a_client_that_never_reads_its_build_stream_does_not_hold_the_build_slot(registry, tmp_path):
+    """Found: the handler waited on a full socket buffer for as long as a client that never read kept its
+    connection open, holding the hub's one build slot: every later ``jina hub push`` waited forever."""
+    import time
+
+    env = {"HUBPUSH_GATEWAY_IDLE_SECONDS": "2", "HUBPUSH_BASE_IMAGE": TEST_BASE_IMAGE}
+    with running_gateway(registry, tmp_path, env=env) as gateway:
+        name = f"Mute{uuid.uuid4().hex[:8]}"
+        # 20 MB of build output (its own step, never cached), far more than the socket buffers hold
+        noisy = f"FROM hubpush/busybox:latest\nRUN yes {name}0123456789012345678901234567890123456789012345678901 | head -n 300000\n"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("config.yml", f"jtype: {name}\nmetas:\n  name: {name}\n")
+            archive.writestr("Dockerfile", noisy)
+        data = buffer.getvalue()
+        fields = {"public": "False", "private": "False", "md5sum": hashlib.md5(data).hexdigest(), "id": name}
+        boundary = "b0undary"
+        body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items())
+        body += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="filename"\r\n\r\n'.encode() + data
+        body += f"\r\n--{boundary}--\r\n".encode()
+        host, port = gateway.address.split(":")
+        mute = socket.socket()
+        mute.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            mute.connect((host, int(port)))
+            mute.sendall(
+                f"POST {PUSH} HTTP/1.1\r\nHost: {gateway.address}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+            )  # and never reads the answer
+            started = time.monotonic()
+            while registry.tags(repository_for(name)) is None and time.monotonic() - started < 120:
+                time.sleep(0.5)  # its build still completes and is published
+            assert registry.tags(repository_for(name)) == ["latest"]
+            after = jina_push(gateway.url, f"Next{uuid.uuid4().hex[:8]}", timeout=60)  # waited forever before
+            assert after.status_code == 200 and '"type":"complete"' in after.text, after.text[-600:]
+        finally:
+            mute.close()
