@@ -148,3 +148,29 @@ def test_a_client_that_never_reads_its_build_stream_does_not_hold_the_build_slot
             assert after.status_code == 200 and '"type":"complete"' in after.text, after.text[-600:]
         finally:
             mute.close()
+
+
+def test_a_build_that_prints_nothing_is_stopped_at_the_hubs_build_limit(registry, tmp_path, docker_client):
+    """Found: the build limit was checked only when the build printed a line, so ``RUN sleep`` held the hub's
+    build slot past HUBPUSH_GATEWAY_BUILD_SECONDS (up to the engine client's own 600 s, then "lost the engine")."""
+    import time
+
+    env = {"HUBPUSH_GATEWAY_BUILD_SECONDS": "4", "HUBPUSH_BASE_IMAGE": TEST_BASE_IMAGE}
+    with running_gateway(registry, tmp_path, env=env) as gateway:
+        name = f"Sleepy{uuid.uuid4().hex[:8]}"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("config.yml", f"jtype: {name}\nmetas:\n  name: {name}\n")
+            archive.writestr("Dockerfile", f"FROM hubpush/busybox:latest\nRUN sleep 25 # {name}\n")
+        data = buffer.getvalue()
+        form = {"public": "False", "private": "False", "md5sum": hashlib.md5(data).hexdigest(), "id": name}
+        before = registry.snapshot()
+        started = time.monotonic()
+        answer = requests.post(gateway.url + PUSH, data=form, files={"file": ("filename", data)}, timeout=120)
+        spent = time.monotonic() - started
+        assert "ran longer than this hub allows (4 s)" in answer.text.splitlines()[-1], answer.text[-600:]
+        assert spent < 15, spent
+        assert registry.snapshot() == before
+        time.sleep(2)  # the engine stops the build when its connection closes
+        running = [c for c in docker_client.containers.list() if "sleep 25" in " ".join(c.attrs["Config"].get("Cmd") or [])]
+        assert running == [], running
