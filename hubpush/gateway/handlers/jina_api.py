@@ -227,7 +227,8 @@ async def _complete(response: _Ndjson, task: BuildTask, result: PushResult, even
     payload = wire.executor_payload(
         name=result.name, visibility=result.visibility, tags=result.tags, digest=result.digest, secret=result.secret
     )
-    task.status, task.public = "succeeded", result.visibility is Visibility.PUBLIC
+    # listed under the NAME that was pushed, never the form's 'id', which anyone may set to another executor's NAME
+    task.name, task.status, task.public = result.name, "succeeded", result.visibility is Visibility.PUBLIC
     task.result = {key: value for key, value in payload.items() if key != "secret"}
     await response.write(wire.complete_line(payload))
 

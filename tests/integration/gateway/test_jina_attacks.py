@@ -174,3 +174,22 @@ def test_a_build_that_prints_nothing_is_stopped_at_the_hubs_build_limit(registry
         time.sleep(2)  # the engine stops the build when its connection closes
         running = [c for c in docker_client.containers.list() if "sleep 25" in " ".join(c.attrs["Config"].get("Cmd") or [])]
         assert running == [], running
+
+
+def test_jina_hub_status_lists_a_build_under_the_name_it_pushed_not_the_forms_id(registry, tmp_path):
+    """Found: a push whose form 'id' named another executor (the zip's metas.name is what is pushed) was
+    listed as that executor's newest build, so ``jina hub status VICTIM`` showed the attacker's build."""
+    env = {"HUBPUSH_BASE_IMAGE": TEST_BASE_IMAGE}
+    with running_gateway(registry, tmp_path, env=env) as gateway:
+        victim, pushed = f"Victim{uuid.uuid4().hex[:8]}", f"Spoofer{uuid.uuid4().hex[:8]}"
+        data = zipped(pushed)
+        form = {"public": "False", "private": "False", "md5sum": hashlib.md5(data).hexdigest(), "id": victim}
+        answer = requests.post(gateway.url + PUSH, data=form, files={"file": ("filename", data)}, timeout=300)
+        assert '"type":"complete"' in answer.text, answer.text[-600:]
+
+        def listed(name: str) -> list:
+            tasks = requests.post(f"{gateway.url}/jina/v2/rpc/executor.listAsyncTasks", data={"id": name}, timeout=30)
+            return tasks.json()["data"]
+
+        assert listed(victim) == []
+        assert len(listed(pushed)) == 1
