@@ -128,7 +128,10 @@ async def _receive(hub: Hub, request: web.Request, target: Path, *, is_update: b
     limit = hub.settings.builds.max_upload
     fields: dict[str, str] = {}
     md5, sha256, size, seen_file = hashlib.md5(usedforsecurity=False), hashlib.sha256(), 0, False
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except ValueError as exc:  # no boundary in the Content-Type: was a 500 and a traceback
+        raise MalformedMessageError(f"The push form is not a well-formed multipart body ({exc}).") from None
     while (part := await _next_part(reader, hub)) is not None:
         if not isinstance(part, BodyPartReader) or not part.name:
             raise MalformedMessageError("The push form has a part without a name.")

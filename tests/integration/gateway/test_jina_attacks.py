@@ -63,6 +63,15 @@ def test_an_upload_that_stalls_inside_the_zip_is_refused_in_jinas_shape(registry
         assert "Traceback" not in gateway.log.read_text() and "Error handling request" not in gateway.log.read_text()
 
 
+def test_a_multipart_push_without_a_boundary_is_refused_in_jinas_shape(registry, tmp_path):
+    """Found: ``Content-Type: multipart/form-data`` without its boundary made the push answer 500."""
+    with running_gateway(registry, tmp_path) as gateway:
+        answer = requests.post(gateway.url + PUSH, data=b"x", headers={"Content-Type": "multipart/form-data"}, timeout=30)
+        assert answer.status_code == 400, answer.text
+        assert "not a well-formed multipart body" in answer.json()["readableMessage"]
+        assert "Traceback" not in gateway.log.read_text()
+
+
 def test_a_hub_build_does_not_borrow_the_publisher_token_of_the_hubs_own_environment(registry, tmp_path):
     """Found: a hub build that proved no publisher token fell back to ``HUBPUSH_PUBLISHER_TOKEN`` of the
     gateway's process (the CLI's variable, which an operator who also pushes has set in the shell that
