@@ -28,6 +28,7 @@ from ...errors import (
     HubpushError,
     MalformedMessageError,
     NameTakenError,
+    PublisherTokenError,
     SecretRequiredError,
 )
 from ...oci.source_store import SourceRecord, SourceStore
@@ -88,6 +89,9 @@ async def _push(request: web.Request, *, is_update: bool) -> web.StreamResponse:
     hub = hub_of(request)
     await _check_builds(hub)
     publisher = hub.settings.publisher_token if _holds_publisher_token(hub, request) else None
+    if not is_update and hub.settings.publisher_token is not None and publisher is None:
+        # before the upload is read: on such a hub, anyone could otherwise make it store and unpack zips
+        raise PublisherTokenError("This hub publishes only for holders of its publisher token: set JINA_AUTH_TOKEN to it.")
     with tempfile.TemporaryDirectory(prefix="hubpush-upload-") as scratch:
         upload = await _receive(hub, request, Path(scratch) / "upload.zip", is_update=is_update)
         async with hub.builds.slot():

@@ -72,10 +72,26 @@ def test_a_multipart_push_without_a_boundary_is_refused_in_jinas_shape(registry,
         assert "Traceback" not in gateway.log.read_text()
 
 
+def test_a_push_without_the_publisher_token_is_refused_before_its_upload_is_read(registry, tmp_path):
+    """Found: on a hub that publishes only for token holders, anyone's upload (100 MiB) was received, stored
+    and unpacked before the rules refused it."""
+    with running_gateway(registry, tmp_path, env={"HUBPUSH_GATEWAY_PUBLISHER_TOKEN": uuid.uuid4().hex}) as gateway:
+        host, port = gateway.address.split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as attacker:
+            attacker.sendall(
+                f"POST {PUSH} HTTP/1.1\r\nHost: {gateway.address}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                f"Content-Length: 50000000\r\n\r\n".encode()
+            )  # the body would follow; the answer must not wait for it
+            answer = attacker.recv(65536)
+        assert b" 403 " in answer.partition(b"\r\n")[0], answer[:300]
+        assert b"publisher token" in answer
+
+
 def test_a_hub_build_does_not_borrow_the_publisher_token_of_the_hubs_own_environment(registry, tmp_path):
     """Found: a hub build that proved no publisher token fell back to ``HUBPUSH_PUBLISHER_TOKEN`` of the
     gateway's process (the CLI's variable, which an operator who also pushes has set in the shell that
-    runs ``hubpush hub up``), so anyone published on a hub that lets only token holders publish."""
+    runs ``hubpush hub up``), so anyone published on a hub that lets only token holders publish. (Such a push is
+    now also refused before its upload is read, the test above; this one holds the promise end to end.)"""
     token = uuid.uuid4().hex
     env = {"HUBPUSH_GATEWAY_PUBLISHER_TOKEN": token, "HUBPUSH_PUBLISHER_TOKEN": token, "HUBPUSH_BASE_IMAGE": TEST_BASE_IMAGE}
     with running_gateway(registry, tmp_path, env=env) as gateway:
