@@ -111,9 +111,12 @@ def connect(timeout: float = 60) -> docker.DockerClient:
 class DockerEngine:
     """Builds, tags, pushes and pulls images on one Docker engine."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, client: docker.DockerClient | None = None, *, build_seconds: float | None = None) -> None:
         # builds and pushes of large images keep one request open for minutes
         self._client = client or connect(timeout=600)
+        #: the longest a build may go without output (docker-py waits forever by default); the engine
+        #: stops a build whose connection closes. None: no limit (the CLI's builds)
+        self.build_seconds = build_seconds
 
     @property
     def api(self) -> docker.APIClient:
@@ -124,6 +127,8 @@ class DockerEngine:
         """Build and tag the image; return its image ID. Streams log lines to ``on_log``."""
         import docker.errors
         import requests.exceptions
+
+        import urllib3.exceptions
 
         tail: deque[str] = deque(maxlen=LOG_TAIL)
         current_step = ""
@@ -142,6 +147,8 @@ class DockerEngine:
         )
         if request.platform:
             kwargs["platform"] = request.platform
+        if self.build_seconds is not None:
+            kwargs["timeout"] = self.build_seconds
         try:
             for chunk in self.api.build(**kwargs):
                 if "error" in chunk:
@@ -158,7 +165,7 @@ class DockerEngine:
                     on_log(line)
         except docker.errors.APIError as exc:
             raise _build_failed(exc.explanation or str(exc), current_step, tail) from None
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:  # urllib3's: a read timeout mid-stream
             raise DockerUnreachableError(f"Lost the Docker engine during the build ({short_reason(exc)}).") from None
         if not image_id:
             image_id = self._client.images.get(request.tag).id

@@ -142,11 +142,22 @@ class BuildEvents:
         self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, value))
 
     def _check_time(self) -> None:
-        if time.monotonic() > self._deadline:
-            raise BuildTimeoutError(
-                f"The build ran longer than this hub allows ({self._seconds:g} s) and was stopped; nothing was pushed. "
-                "Make the build faster, or ask the hub's operator to raise HUBPUSH_GATEWAY_BUILD_SECONDS."
-            )
+        if self.expired():
+            raise self.timeout_error()
+
+    def expired(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def remaining(self) -> float:
+        """Seconds left: the engine's client waits at most this long for the next build output, so a build
+        that prints nothing (``RUN sleep infinity``) is stopped too, not only one whose next line comes late."""
+        return max(1.0, self._deadline - time.monotonic())
+
+    def timeout_error(self) -> BuildTimeoutError:
+        return BuildTimeoutError(
+            f"The build ran longer than this hub allows ({self._seconds:g} s) and was stopped; nothing was pushed. "
+            "Make the build faster, or ask the hub's operator to raise HUBPUSH_GATEWAY_BUILD_SECONDS."
+        )
 
     def step(self, message: str) -> None:
         self._check_time()
@@ -188,16 +199,22 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
 
         def allowed_engine() -> Engine:
             events.allowed()
-            return DockerEngine()
+            # closing the build's connection at the deadline makes the engine stop the build
+            return DockerEngine(build_seconds=events.remaining())
 
-        result = push_executor(
-            settings,
-            events,
-            secret_store=SecretStore(workdir / "secrets"),
-            engine=allowed_engine,
-            publisher_token=publisher_token,
-            resume_hint=lambda name, secret, cache: _shown(events, secret, jina_resume_hint(name, secret, cache)),
-        )
+        try:
+            result = push_executor(
+                settings,
+                events,
+                secret_store=SecretStore(workdir / "secrets"),
+                engine=allowed_engine,
+                publisher_token=publisher_token or "",  # never the env's HUBPUSH_PUBLISHER_TOKEN: see push_executor
+                resume_hint=lambda name, secret, cache: _shown(events, secret, jina_resume_hint(name, secret, cache)),
+            )
+        except DockerUnreachableError:
+            if events.expired():  # the engine's client gave up at the deadline: say why
+                raise events.timeout_error() from None
+            raise
         _keep_source(upload, result, upstream, events)
         return result
     finally:

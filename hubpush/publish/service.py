@@ -31,13 +31,16 @@ def push_executor(
 
     The CLI passes only the settings; the hub's own builds (``jina hub push``) also hand in the
     engine factory (it tells them when the push was allowed), the publisher token their caller
-    proved, and how a reserved NAME is resumed with Jina's client."""
+    proved (``""`` when none), and how a reserved NAME is resumed with Jina's client."""
     reporter = reporter or SilentReporter()
     plan = plan_push(settings)  # 1. everything local, before the network
     registry = RegistryClient(settings.registry)
     reporter.step(f"Checking {registry.location}/{plan.repository}")
     registry.ping()
-    backend = _backend(registry, settings.registry, publisher_token or push_publisher_token())
+    # None: the CLI's own HUBPUSH_PUBLISHER_TOKEN; "" (a hub build whose caller proved none): no token at all,
+    # never the one the hub process happens to have in its environment
+    publisher = push_publisher_token() if publisher_token is None else publisher_token or None
+    backend = _backend(registry, settings.registry, publisher)
     flow = PushFlow(backend, engine, secret_store or SecretStore(), reporter, resume_hint=resume_hint)
     return flow.run(plan)
 

@@ -30,6 +30,7 @@ from ...errors import (
     HubpushError,
     MalformedMessageError,
     NameTakenError,
+    PublisherTokenError,
     SecretRequiredError,
     WrongSecretError,
 )
@@ -94,6 +95,9 @@ async def _push(request: web.Request, *, is_update: bool) -> web.StreamResponse:
     hub = hub_of(request)
     await _check_builds(hub)
     publisher = hub.settings.publisher_token if _holds_publisher_token(hub, request) else None
+    if not is_update and hub.settings.publisher_token is not None and publisher is None:
+        # before the upload is read: on such a hub, anyone could otherwise make it store and unpack zips
+        raise PublisherTokenError("This hub publishes only for holders of its publisher token: set JINA_AUTH_TOKEN to it.")
     scratch = Path(tempfile.mkdtemp(prefix="hubpush-upload-"))
     worker: asyncio.Future[None] | None = None
     try:
@@ -163,7 +167,10 @@ async def _receive(hub: Hub, request: web.Request, target: Path, *, is_update: b
     limit = hub.settings.builds.max_upload
     fields: dict[str, str] = {}
     md5, sha256, size, seen_file = hashlib.md5(usedforsecurity=False), hashlib.sha256(), 0, False
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except ValueError as exc:  # no boundary in the Content-Type: was a 500 and a traceback
+        raise MalformedMessageError(f"The push form is not a well-formed multipart body ({exc}).") from None
     while (part := await _next_part(reader, hub)) is not None:
         if not isinstance(part, BodyPartReader) or not part.name:
             raise MalformedMessageError("The push form has a part without a name.")
@@ -172,7 +179,7 @@ async def _receive(hub: Hub, request: web.Request, target: Path, *, is_update: b
                 raise MalformedMessageError("The push form carries more than one file.")
             seen_file = True
             with target.open("wb") as sink:
-                while chunk := await asyncio.wait_for(part.read_chunk(_FILE_CHUNK), hub.settings.idle_seconds):
+                while chunk := await _chunk(part, _FILE_CHUNK, hub):
                     size += len(chunk)
                     if size > limit:
                         raise Refusal(413, "SIZE_INVALID", f"The uploaded zip is over {limit} bytes, the most this hub takes.")
@@ -195,14 +202,27 @@ async def _next_part(reader: Any, hub: Hub) -> Any:
     try:
         return await asyncio.wait_for(reader.next(), hub.settings.idle_seconds)
     except asyncio.TimeoutError:
-        raise Refusal(408, "UNSUPPORTED", f"The upload stalled for {hub.settings.idle_seconds:g} s and was dropped.") from None
+        raise _stalled(hub) from None
     except ValueError as exc:  # aiohttp's multipart parser on a malformed body
         raise MalformedMessageError(f"The push form is not a well-formed multipart body ({exc}).") from None
 
 
+async def _chunk(part: BodyPartReader, size: int, hub: Hub) -> bytes:
+    """The next bytes of a part; a client that stalls inside a part is refused like one that stalls between parts
+    (an uncaught timeout here was an empty 504 with a traceback in the hub's log)."""
+    try:
+        return await asyncio.wait_for(part.read_chunk(size), hub.settings.idle_seconds)
+    except asyncio.TimeoutError:
+        raise _stalled(hub) from None
+
+
+def _stalled(hub: Hub) -> Refusal:
+    return Refusal(408, "UNSUPPORTED", f"The upload stalled for {hub.settings.idle_seconds:g} s and was dropped.")
+
+
 async def _text_field(part: BodyPartReader, hub: Hub) -> str:
     data = bytearray()
-    while chunk := await asyncio.wait_for(part.read_chunk(4096), hub.settings.idle_seconds):
+    while chunk := await _chunk(part, 4096, hub):
         data += chunk
         if len(data) > wire.MAX_FIELD_BYTES:
             raise MalformedMessageError(f"The push form's field {part.name!r} is over {wire.MAX_FIELD_BYTES} bytes.")
@@ -224,8 +244,7 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
         if kind == "allowed":
             break
         early.append((kind, value))
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
-    await response.prepare(request)
+    response = await _Ndjson.open(request)
     for kind, value in early:
         await _send(response, task, kind, value)
     while True:
@@ -236,11 +255,10 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
     await worker
     if kind == "failed":
         task.status, task.error = "failed", _recordable(value.message, events)
-        await _write(response, wire.error_line(value))
+        await response.write(wire.error_line(value))
     else:
         await _complete(response, task, value, events)
-    await response.write_eof()
-    return response
+    return await response.end()
 
 
 def _recordable(message: str, events: BuildEvents) -> str:
@@ -248,28 +266,62 @@ def _recordable(message: str, events: BuildEvents) -> str:
     return message.replace(events.shown_secret, "SECRET") if events.shown_secret else message
 
 
-async def _complete(response: web.StreamResponse, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
+async def _complete(response: _Ndjson, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
     if events.dropped:
         result.warnings.append(f"{events.dropped} build log lines were not sent: the client read them too slowly.")
     for warning in result.warnings:
-        await _write(response, wire.warning_line(warning))
+        await response.write(wire.warning_line(warning))
     payload = wire.executor_payload(
         name=result.name, visibility=result.visibility, tags=result.tags, digest=result.digest, secret=result.secret
     )
-    task.status, task.public = "succeeded", result.visibility is Visibility.PUBLIC
+    # listed under the NAME that was pushed, never the form's 'id', which anyone may set to another executor's NAME
+    task.name, task.status, task.public = result.name, "succeeded", result.visibility is Visibility.PUBLIC
     task.result = {key: value for key, value in payload.items() if key != "secret"}
-    await _write(response, wire.complete_line(payload))
+    await response.write(wire.complete_line(payload))
 
 
-async def _send(response: web.StreamResponse, task: BuildTask, kind: str, text: str) -> None:
+async def _send(response: _Ndjson, task: BuildTask, kind: str, text: str) -> None:
     task.add(text)
-    await _write(response, wire.progress_line(text) if kind == "step" else wire.console_line(text))
+    await response.write(wire.progress_line(text) if kind == "step" else wire.console_line(text))
 
 
-async def _write(response: web.StreamResponse, line: dict[str, Any]) -> None:
-    """A client that went away does not stop the build: its result is recorded all the same."""
-    with contextlib.suppress(ConnectionResetError, RuntimeError):
-        await response.write(wire.ndjson(line))
+class _Ndjson:
+    """An NDJSON answer whose client may stop reading: a line it has not taken within the idle limit drops
+    the connection, so a client that never reads cannot hold a build slot forever (the handler waited on
+    the full socket buffer, with the slot, for as long as the client kept the connection open)."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
+        self.request, self.response = request, response
+        self.idle = hub_of(request).settings.idle_seconds
+        self.gone = False
+
+    @classmethod
+    async def open(cls, request: web.Request) -> _Ndjson:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
+        await response.prepare(request)
+        return cls(request, response)
+
+    async def write(self, line: dict[str, Any]) -> None:
+        """A client that went away does not stop the build: its result is recorded all the same."""
+        if self.gone:
+            return
+        try:
+            await asyncio.wait_for(self.response.write(wire.ndjson(line)), self.idle)
+        except asyncio.TimeoutError:
+            self._drop()
+        except (ConnectionResetError, RuntimeError):
+            self.gone = True
+
+    async def end(self) -> web.StreamResponse:
+        if not self.gone:
+            with contextlib.suppress(ConnectionResetError, RuntimeError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.response.write_eof(), self.idle)
+        return self.response
+
+    def _drop(self) -> None:
+        self.gone = True
+        if self.request.transport is not None:
+            self.request.transport.abort()
 
 
 def _for_jina(exc: HubpushError, upload: Upload) -> HubpushError:
@@ -393,15 +445,13 @@ async def query_progress(request: web.Request) -> web.StreamResponse:
     task = hub.tasks.get(task_id) if isinstance(task_id, str) else None
     if task is None:
         raise Refusal(404, "NAME_UNKNOWN", "No build with this id is known to this hub (a restarted hub forgets its builds).")
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
-    await response.prepare(request)
+    response = await _Ndjson.open(request)
     for line in task.lines:
-        await _write(response, {"type": "progress", "data": {"data": wire.console_line(line)}})
+        await response.write({"type": "progress", "data": {"data": wire.console_line(line)}})
     report: dict[str, Any] = {"type": "report", "status": task.status, "task": {"_id": task.id}}
     if task.result is not None:
         report["result"] = task.result
     if task.error:
         report["error"] = {"message": task.error}
-    await _write(response, report)
-    await response.write_eof()
-    return response
+    await response.write(report)
+    return await response.end()
