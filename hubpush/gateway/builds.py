@@ -16,11 +16,13 @@ has its own directory and secret cache, removed when it ends: no build sees anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +59,29 @@ class Upload:
 
 
 class BuildQueue:
-    """At most ``at_once`` builds run; at most ``waiting`` more wait; the rest are refused at once."""
+    """At most ``at_once`` builds run; at most ``waiting`` more wait; the rest are refused at once.
+
+    Uploads being received count too (at most ``waiting`` at a time), so many clients sending
+    100 MiB zips at once can neither fill the hub's disk nor hold its connections."""
 
     def __init__(self, settings: BuildSettings) -> None:
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.at_once)
         self._waiting = 0
+        self._receiving = 0
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Count one upload while it is read; refuse at once beyond the bound."""
+        if self._receiving >= self.settings.waiting:
+            raise HubBusyError(
+                f"The hub is busy: {self._receiving} uploads are being received already; retry in a few minutes."
+            )
+        self._receiving += 1
+        try:
+            yield
+        finally:
+            self._receiving -= 1
 
     async def acquire(self) -> None:
         """Wait for a build slot; refuse at once when the queue is full. The slot is held until
@@ -136,6 +155,12 @@ class BuildEvents:
         self.dropped = 0
         #: a new secret that a failure's sentence carries to the pusher: kept out of every record
         self.shown_secret: str | None = None
+        #: the build's own directory, which no line or sentence names (it tells nothing but the hub's layout)
+        self.workdir = ""
+
+    def clean(self, text: str) -> str:
+        """``text`` with the build's directory named as what it holds."""
+        return text.replace(self.workdir, "(the upload)") if self.workdir else text
 
     # --- the worker thread's side ---------------------------------------------------------
     def _put(self, kind: str, value: Any) -> None:
@@ -161,14 +186,14 @@ class BuildEvents:
 
     def step(self, message: str) -> None:
         self._check_time()
-        self._put("step", message)
+        self._put("step", self.clean(message))
 
     def log(self, line: str) -> None:
         self._check_time()
         if self._queue.qsize() >= MAX_QUEUED_LINES:
             self.dropped += 1  # a client that reads slowly must not grow the hub's memory
             return
-        self._put("log", line)
+        self._put("log", self.clean(line))
 
     def allowed(self) -> None:
         self._put("allowed", None)
@@ -193,6 +218,7 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
     Returns the push's result; the zip is then kept beside the image, in the ``upstream``
     registry's metadata namespace (which the gateway serves to no client), for ``jinahub://`` use."""
     workdir = Path(tempfile.mkdtemp(prefix="hubpush-build-"))
+    events.workdir = str(workdir / "executor")
     try:
         folder = extract_archive(upload.archive, workdir / "executor")
         settings = _settings(upload, folder, hub_address)

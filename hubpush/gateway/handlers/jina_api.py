@@ -50,6 +50,8 @@ log = logging.getLogger("hubpush.gateway.jina")
 SOURCE_URL_SECONDS = 600
 SOURCE_PURPOSE = "jina-source"
 _FILE_CHUNK = 1 << 20
+#: the longest an upload (at most 100 MiB) may take to arrive: about 170 KiB/s at the least
+UPLOAD_SECONDS = 600
 
 
 # --- login ------------------------------------------------------------------------------
@@ -101,7 +103,8 @@ async def _push(request: web.Request, *, is_update: bool) -> web.StreamResponse:
     scratch = Path(tempfile.mkdtemp(prefix="hubpush-upload-"))
     worker: asyncio.Future[None] | None = None
     try:
-        upload = await _receive(hub, request, scratch / "upload.zip", is_update=is_update)
+        with hub.builds.receiving():
+            upload = await _receive_within(hub, request, scratch / "upload.zip", is_update=is_update)
         if upload.is_update:
             await _check_secret(hub, request, upload.form)
         await hub.builds.acquire()
@@ -143,6 +146,7 @@ def _run(hub: Hub, upload: Upload, events: BuildEvents, publisher: str | None) -
     try:
         result = build_upload(upload, events, hub_address=address, upstream=hub.settings.upstream, publisher_token=publisher)
     except HubpushError as exc:
+        exc.message = events.clean(exc.message)
         events.finished(None, _for_jina(exc, upload))
     except Exception as exc:  # a bug must still end the client's stream with a sentence
         log.exception("a hub build failed unexpectedly")
@@ -158,6 +162,14 @@ async def _check_builds(hub: Hub) -> None:
         await asyncio.to_thread(engine_available)
     except DockerUnreachableError as exc:
         raise refusal_for_engine(exc) from None
+
+
+async def _receive_within(hub: Hub, request: web.Request, target: Path, *, is_update: bool) -> Upload:
+    """:func:`_receive` with a deadline for the whole upload: a byte now and then keeps no connection for ever."""
+    try:
+        return await asyncio.wait_for(_receive(hub, request, target, is_update=is_update), UPLOAD_SECONDS)
+    except asyncio.TimeoutError:
+        raise Refusal(408, "UNSUPPORTED", f"The upload took longer than {UPLOAD_SECONDS} s and was dropped; push again.") from None
 
 
 async def _receive(hub: Hub, request: web.Request, target: Path, *, is_update: bool) -> Upload:

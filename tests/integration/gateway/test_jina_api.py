@@ -122,6 +122,7 @@ def test_push_streams_progress_then_complete_with_name_and_secret(hub):
     assert payload["commit"]["tags"] == ["one", "two"]
     assert hub.registry.tags(repository_for(name)) == ["one", "two"]
     assert payload["secret"] not in hub.log.read_text()
+    assert not any("hubpush-build-" in json.dumps(line) for line in lines)  # the hub's own paths are nobody's business
 
 
 @pytest.mark.parametrize(
@@ -363,3 +364,28 @@ async def wrong_updates_from(source: str, gateway, name: str, archive: bytes, *,
             async with session.post(f"{gateway.url}{RPC}/executor.update", data=form) as answer:
                 statuses.append(answer.status)
     return statuses
+
+
+def test_uploads_in_flight_are_bounded_so_slow_senders_cannot_fill_the_hub(docker_client, tmp_path):
+    import socket
+
+    env = {"HUBPUSH_GATEWAY_BUILD_QUEUE": "1"}
+    with running_registry(docker_client) as behind, running_gateway(behind, tmp_path, env=env) as gateway:
+        host, port = gateway.address.split(":")
+        slow = socket.create_connection((host, int(port)))
+        try:
+            head = (
+                f"POST {RPC}/executor.push HTTP/1.1\r\nHost: {gateway.address}\r\n"
+                "Content-Type: multipart/form-data; boundary=xx\r\nContent-Length: 100000000\r\n\r\n"
+                '--xx\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nPK'
+            )
+            slow.sendall(head.encode())
+            time.sleep(1)  # the gateway is now receiving that upload, a byte at a time as far as it knows
+            busy = send_push(gateway, executor_zip("SecondUpload1"), id="SecondUpload1")
+            assert busy.status_code == 503 and "being received" in busy.json()["readableMessage"]
+        finally:
+            slow.close()
+        time.sleep(0.5)
+        again = send_push(gateway, executor_zip("SecondUpload1"), id="SecondUpload1")
+        assert stream_lines(again)[-1]["type"] == "complete"
+        remove_local_images(docker_client, gateway.address)
