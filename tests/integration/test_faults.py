@@ -303,3 +303,69 @@ def test_a_slow_link_is_slow_but_never_stalled(docker_client, tmp_path):
         assert took >= 4  # it really went through the slow link
         assert registry.manifest(repository_for(name), "latest")[0] == result.json["digest"]
         assert Publisher(tmp_path, registry.address).check(registry).exit_code == 0
+
+
+class EngineSocketProxy:
+    """A unix socket in front of the engine's, that can die: what the CLI sees when the engine goes away
+    mid-build (the shared engine itself is never stopped). ``build_started`` is set once a build request passed."""
+
+    def __init__(self, path: Path, engine: str = "/var/run/docker.sock") -> None:
+        self.path, self.engine = path, engine
+        self.build_started = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(path))
+        self.listener.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.engine)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                if b"/build?" in data[:200]:
+                    self.build_started.set()
+                sink.sendall(data)
+
+    def die(self) -> None:
+        self.listener.close()
+        for each in self.sockets:
+            with suppress(OSError):
+                each.shutdown(socket.SHUT_RDWR)
+            each.close()
+
+
+def test_the_docker_engine_lost_during_a_build_writes_nothing_and_the_next_push_works(docker_client, tmp_path):
+    with own_registry(docker_client) as registry, running_gateway(registry, tmp_path) as hub:
+        user = Publisher(tmp_path, hub.address)
+        folder, name = user.folder()
+        (folder / "Dockerfile").write_text(f"FROM {TEST_BASE_IMAGE}\nRUN echo started && sleep 15\n")
+        before = registry.snapshot()
+        proxy = EngineSocketProxy(tmp_path / "engine.sock")
+        push = subprocess.Popen(
+            [sys.executable, "-m", "hubpush", "push", "--no-cache", str(folder)],
+            env={**user.env, "DOCKER_HOST": f"unix://{proxy.path}"}, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert proxy.build_started.wait(60), "the build never started"
+        time.sleep(1)
+        proxy.die()
+        out, err = push.communicate(timeout=120)
+
+        assert "Traceback" not in out + err
+        assert push.returncode == 32, err
+        assert "Lost the Docker engine during the build" in err
+        assert registry.snapshot() == before  # the intent comes after the build: nothing was written
+        assert user.check(registry).exit_code == 0
+        (folder / "Dockerfile").write_text(f"FROM {TEST_BASE_IMAGE}\nRUN echo quick\n")
+        assert user.push_ok(folder)["name"] == name
