@@ -248,8 +248,24 @@ class RegistryClient:
         """Upload a small blob (metadata documents); return its digest. ``probe=False`` skips asking
         whether the registry has it already, for content that is new nearly every time (one request less)."""
         digest = sha256_digest(data)
-        if probe and self._request("HEAD", f"/v2/{self.qualified(repository)}/blobs/{digest}").status_code == 200:
-            return digest
+        if not (probe and self._has_blob(repository, digest)):
+            self._upload(repository, digest, data, {})
+        return digest
+
+    def push_blob_file(self, repository: str, path: Path, digest: str) -> int:
+        """Upload the file at ``path`` (whose digest the caller computed while writing it) as one
+        blob, streamed from disk, never held in memory; return its size."""
+        size = path.stat().st_size
+        if not self._has_blob(repository, digest):
+            with path.open("rb") as body:
+                self._upload(repository, digest, body, {"Content-Length": str(size)})
+        return size
+
+    def _has_blob(self, repository: str, digest: str) -> bool:
+        return self._request("HEAD", f"/v2/{self.qualified(repository)}/blobs/{digest}").status_code == 200
+
+    def _upload(self, repository: str, digest: str, body: object, headers: dict[str, str]) -> None:
+        """A monolithic upload: start it, then PUT the whole body with its digest."""
         started = self._request("POST", f"/v2/{self.qualified(repository)}/blobs/uploads/")
         if started.status_code != 202 or "Location" not in started.headers:
             raise self._fail(started, f"start a blob upload to {repository}")
@@ -258,34 +274,11 @@ class RegistryClient:
         finished = self._request(
             "PUT",
             f"{location}{separator}digest={digest}",
-            data=data,
-            headers={"Content-Type": "application/octet-stream"},
+            data=body,
+            headers={"Content-Type": "application/octet-stream", **headers},
         )
         if finished.status_code != 201:
             raise self._fail(finished, f"finish a blob upload to {repository}")
-        return digest
-
-    def push_blob_file(self, repository: str, path: Path, digest: str) -> int:
-        """Upload the file at ``path`` (whose digest the caller computed while writing it) as one
-        blob, streamed from disk, never held in memory; return its size."""
-        size = path.stat().st_size
-        if self._request("HEAD", f"/v2/{self.qualified(repository)}/blobs/{digest}").status_code == 200:
-            return size
-        started = self._request("POST", f"/v2/{self.qualified(repository)}/blobs/uploads/")
-        if started.status_code != 202 or "Location" not in started.headers:
-            raise self._fail(started, f"start a blob upload to {repository}")
-        location = started.headers["Location"]
-        separator = "&" if "?" in location else "?"
-        with path.open("rb") as body:
-            finished = self._request(
-                "PUT",
-                f"{location}{separator}digest={digest}",
-                data=body,
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            )
-        if finished.status_code != 201:
-            raise self._fail(finished, f"finish a blob upload to {repository}")
-        return size
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """Read a small blob whole. Image layers are never read this way."""

@@ -254,13 +254,12 @@ def test_the_gateway_killed_mid_push_then_restarted(docker_client, tmp_path):
                 nothing_lost_and_next_push_works(user, registry, folder, name)
 
 
-class ThrottlingProxy:
-    """A TCP proxy that forwards at most ``rate`` bytes per second each way: a slow link."""
+class Relay:
+    """Accepts connections on ``listener`` and pumps bytes both ways to what ``connect()`` opens."""
 
-    def __init__(self, target: tuple[str, int], rate: int) -> None:
-        self.target, self.rate = target, rate
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+    def __init__(self, listener: socket.socket, connect) -> None:
+        self.listener, self.connect = listener, connect
+        self.sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -269,9 +268,28 @@ class ThrottlingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
+            upstream = self.connect()
+            self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class ThrottlingProxy(Relay):
+    """A TCP proxy that forwards at most ``rate`` bytes per second each way: a slow link."""
+
+    def __init__(self, target: tuple[str, int], rate: int) -> None:
+        self.rate = rate
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.port = listener.getsockname()[1]
+        super().__init__(listener, lambda: socket.create_connection(target))
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         chunk = max(self.rate // 20, 1)
@@ -281,9 +299,6 @@ class ThrottlingProxy:
                 time.sleep(len(data) / self.rate)
         with suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_a_slow_link_is_slow_but_never_stalled(docker_client, tmp_path):
@@ -305,30 +320,23 @@ def test_a_slow_link_is_slow_but_never_stalled(docker_client, tmp_path):
         assert Publisher(tmp_path, registry.address).check(registry).exit_code == 0
 
 
-class EngineSocketProxy:
+class EngineSocketProxy(Relay):
     """A unix socket in front of the engine's, that can die: what the CLI sees when the engine goes away
     mid-build (the shared engine itself is never stopped). ``build_started`` is set once a build request passed."""
 
     def __init__(self, path: Path, engine: str = "/var/run/docker.sock") -> None:
-        self.path, self.engine = path, engine
+        self.path = path
         self.build_started = threading.Event()
-        self.sockets: list[socket.socket] = []
-        self.listener = socket.socket(socket.AF_UNIX)
-        self.listener.bind(str(path))
-        self.listener.listen()
-        threading.Thread(target=self._accept, daemon=True).start()
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(path))
+        listener.listen()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
+        def connect() -> socket.socket:
             upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(self.engine)
-            self.sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            upstream.connect(engine)
+            return upstream
+
+        super().__init__(listener, connect)
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         with suppress(OSError):
@@ -338,7 +346,7 @@ class EngineSocketProxy:
                 sink.sendall(data)
 
     def die(self) -> None:
-        self.listener.close()
+        self.close()
         for each in self.sockets:
             with suppress(OSError):
                 each.shutdown(socket.SHUT_RDWR)
