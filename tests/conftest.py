@@ -20,6 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import settings
+
+# property tests keep their random exploration, but never fail for being slow on a loaded 2-core CI machine
+settings.register_profile("hubpush", deadline=None, print_blob=True)
+settings.load_profile("hubpush")
 
 # Ryuk (the reaper image) cannot be pulled on air-gapped machines, and the engine only
 # pushes over plain HTTP to loopback addresses: see shared/ENVIRONMENT.md.
