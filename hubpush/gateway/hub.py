@@ -6,6 +6,7 @@ under :data:`HUB`.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -40,6 +41,14 @@ class Hub:
         registry = UpstreamRegistry(settings.upstream, settings.idle_seconds)
         index = ExecutorIndex(directory, registry, settings.index_seconds)
         return cls(settings, directory, TokenSigner(settings.token_key), registry, index, BuildQueue(settings.builds))
+
+    def is_publisher_token(self, given: str) -> bool:
+        """Whether ``given`` is this hub's publisher token, compared in constant time. Any text is merely
+        wrong, never an error: aiohttp hands header bytes that are not UTF-8 over as lone surrogates."""
+        expected = self.settings.publisher_token
+        if expected is None or not given.isascii():
+            return False
+        return hmac.compare_digest(given.encode("ascii"), expected.encode("utf-8"))
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
 from typing import Any
 
 from aiohttp import web
@@ -235,9 +234,7 @@ async def _unrecorded_protected(hub: Hub, repository: str) -> list[str]:
 
 
 def _check_publisher(hub: Hub, request: web.Request) -> None:
-    expected = hub.settings.publisher_token
-    given = request.headers.get(PUBLISHER_TOKEN_HEADER, "")
-    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+    if hub.settings.publisher_token is not None and not hub.is_publisher_token(request.headers.get(PUBLISHER_TOKEN_HEADER, "")):
         raise PublisherTokenError(
             "This hub lets only holders of its publisher token create executors: set HUBPUSH_PUBLISHER_TOKEN "
             "(ask the hub's operator for it)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -271,6 +272,16 @@ def test_publisher_token_restricts_who_creates_executors(hubpush, make_executor,
         assert again.exit_code == 0, again.stderr
         assert restricted.registry.tags(repository_for(name)) == ["latest", "v2"]
         assert out["first_publish"] is True
+        # a publisher token that is not UTF-8 is merely wrong (it was a 500 and a traceback)
+        host, port = restricted.address.split(":")
+        with socket.create_connection((host, int(port))) as raw:
+            body = b'{"name": "Other1", "is_update": false, "dry_run": true}'
+            raw.sendall(
+                b"POST /hubpush/v1/executors/other1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"X-Hubpush-Publisher-Token: \xff\xfe\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            answer = raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 403") and b"publisher token" in answer, answer[:300]
 
 
 # --- races: the gateway serializes pushes of one executor -------------------------------
