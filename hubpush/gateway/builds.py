@@ -162,6 +162,16 @@ class BuildEvents:
         """``text`` with the build's directory named as what it holds."""
         return text.replace(self.workdir, "(the upload)") if self.workdir else text
 
+    def resume_hint(self, name: str, secret: str, cache: str) -> str:
+        """The flow's sentence for a NAME left reserved: it carries the new secret to the pusher, once,
+        and :meth:`recordable` keeps it out of the build's record."""
+        self.shown_secret = secret
+        return jina_resume_hint(name, secret, cache)
+
+    def recordable(self, message: str) -> str:
+        """A failure's sentence as the build's record keeps it: a new secret goes to the pusher only."""
+        return message.replace(self.shown_secret, "SECRET") if self.shown_secret else message
+
     # --- the worker thread's side ---------------------------------------------------------
     def _put(self, kind: str, value: Any) -> None:
         self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, value))
@@ -199,7 +209,10 @@ class BuildEvents:
         self._put("allowed", None)
 
     def finished(self, result: PushResult | None, error: HubpushError | None) -> None:
-        self._put("done", result) if error is None else self._put("failed", error)
+        if error is None:
+            self._put("done", result)
+        else:
+            self._put("failed", error)
 
     # --- the event loop's side -------------------------------------------------------------
     async def next(self) -> tuple[str, Any]:
@@ -218,9 +231,10 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
     Returns the push's result; the zip is then kept beside the image, in the ``upstream``
     registry's metadata namespace (which the gateway serves to no client), for ``jinahub://`` use."""
     workdir = Path(tempfile.mkdtemp(prefix="hubpush-build-"))
-    events.workdir = str(workdir / "executor")
+    unpacked = workdir / "executor"
+    events.workdir = str(unpacked)
     try:
-        folder = extract_archive(upload.archive, workdir / "executor")
+        folder = extract_archive(upload.archive, unpacked)
         settings = _settings(upload, folder, hub_address)
 
         def allowed_engine() -> Engine:
@@ -235,7 +249,7 @@ def build_upload(upload: Upload, events: BuildEvents, *, hub_address: str, upstr
                 secret_store=SecretStore(workdir / "secrets"),
                 engine=allowed_engine,
                 publisher_token=publisher_token or "",  # never the env's HUBPUSH_PUBLISHER_TOKEN: see push_executor
-                resume_hint=lambda name, secret, cache: _shown(events, secret, jina_resume_hint(name, secret, cache)),
+                resume_hint=events.resume_hint,
             )
         except DockerUnreachableError:
             if events.expired():  # the engine's client gave up at the deadline: say why
@@ -274,11 +288,6 @@ def _keep_source(upload: Upload, result: PushResult, upstream: str, events: Buil
         SourceStore(registry).write(repository, result.digest, upload.archive, sha256=upload.sha256, md5=upload.md5)
     except HubpushError as exc:
         result.warnings.append(f"The source zip was not kept ({exc.message}); jinahub:// use of this push will not work.")
-
-
-def _shown(events: BuildEvents, secret: str, sentence: str) -> str:
-    events.shown_secret = secret
-    return sentence
 
 
 def jina_resume_hint(name: str, secret: str, _cache: str) -> str:

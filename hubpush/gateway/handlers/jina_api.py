@@ -37,7 +37,6 @@ from ...oci.source_store import SourceRecord, SourceStore
 from ...publish.plan import PushResult
 from .. import jina_wire as wire
 from ..builds import BuildEvents, BuildTask, Upload, build_upload, engine_available, own_address, refusal_for_engine
-from ..directory import split_path
 from ..forwarding import Upstream
 from ..hub import Hub, hub_of
 from ..refusal import Refusal
@@ -51,6 +50,8 @@ SOURCE_PURPOSE = "jina-source"
 _FILE_CHUNK = 1 << 20
 #: the longest an upload (at most 100 MiB) may take to arrive: about 170 KiB/s at the least
 UPLOAD_SECONDS = 600
+#: what a hub with a publisher token says to Jina's client without it (whoami, and a first publish)
+PUBLISHER_ONLY = "This hub publishes only for holders of its publisher token: set JINA_AUTH_TOKEN to it."
 
 
 # --- login ------------------------------------------------------------------------------
@@ -61,9 +62,7 @@ async def whoami(request: web.Request) -> web.Response:
         return web.json_response({"data": {"name": "anonymous", "nickname": "anonymous (this hub is open)"}})
     if _holds_publisher_token(hub, request):
         return web.json_response({"data": {"name": "publisher", "nickname": "holder of this hub's publisher token"}})
-    return web.json_response(
-        wire.whoami_error("This hub publishes only for holders of its publisher token: set JINA_AUTH_TOKEN to it."), status=401
-    )
+    return web.json_response(wire.whoami_error(PUBLISHER_ONLY), status=401)
 
 
 async def list_registries(request: web.Request) -> web.Response:
@@ -96,7 +95,7 @@ async def _push(request: web.Request, *, is_update: bool) -> web.StreamResponse:
     publisher = hub.settings.publisher_token if _holds_publisher_token(hub, request) else None
     if not is_update and hub.settings.publisher_token is not None and publisher is None:
         # before the upload is read: on such a hub, anyone could otherwise make it store and unpack zips
-        raise PublisherTokenError("This hub publishes only for holders of its publisher token: set JINA_AUTH_TOKEN to it.")
+        raise PublisherTokenError(PUBLISHER_ONLY)
     scratch = Path(tempfile.mkdtemp(prefix="hubpush-upload-"))
     worker: asyncio.Future[None] | None = None
     try:
@@ -247,7 +246,7 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
     while True:
         kind, value = await events.next()
         if kind == "failed":
-            task.status, task.error = "failed", _recordable(value.message, events)
+            task.status, task.error = "failed", events.recordable(value.message)
             await worker
             raise value  # answered by the middleware in the client's error shape
         if kind == "allowed":
@@ -263,16 +262,11 @@ async def _answer(request: web.Request, upload: Upload, events: BuildEvents, tas
         await _send(response, task, kind, value)
     await worker
     if kind == "failed":
-        task.status, task.error = "failed", _recordable(value.message, events)
+        task.status, task.error = "failed", events.recordable(value.message)
         await response.write(wire.error_line(value))
     else:
         await _complete(response, task, value, events)
     return await response.end()
-
-
-def _recordable(message: str, events: BuildEvents) -> str:
-    """A failure's sentence as the build's record keeps it: a new secret goes to the pusher only."""
-    return message.replace(events.shown_secret, "SECRET") if events.shown_secret else message
 
 
 async def _complete(response: _Ndjson, task: BuildTask, result: PushResult, events: BuildEvents) -> None:
@@ -424,8 +418,8 @@ async def source(request: web.Request) -> web.StreamResponse:
     record = await asyncio.to_thread(_find_source, hub, repository, str(sealed["digest"]))
     if record is None:
         raise Refusal(404, "NAME_UNKNOWN", "This executor's source zip is no longer on the hub.")
-    namespace, name = split_path(repository)
-    meta_path = metadata_repository(name) if not namespace else f"{namespace}/{metadata_repository(name)}"
+    client, name = hub.directory.at(repository)
+    meta_path = client.qualified(metadata_repository(name))
     headers: tuple[tuple[str, str], ...] = ()
     wanted = request.headers.get("Range", "")
     if wanted and wire.is_simple_range(wanted):
