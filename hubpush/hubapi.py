@@ -33,6 +33,8 @@ INFO_PATH = f"{API_ROOT}/info"
 TOKEN_PATH = f"{API_ROOT}/token"
 EXECUTORS_PATH = f"{API_ROOT}/executors"
 PUBLISHER_TOKEN_HEADER = "X-Hubpush-Publisher-Token"
+#: where a hub serves the Jina Hub API: Jina's client is pointed at it with JINA_HUBBLE_REGISTRY=http://HUB/jina
+JINA_PREFIX = "/jina"
 #: ``GET``: the executors a caller may see, ``?sort=recent|name&q=WORDS&page=N`` (:class:`ListingPage`)
 LISTING_PATH = EXECUTORS_PATH
 #: ``POST``: an access token that pulls several (private) executors, for ``docker login`` (:class:`AccessTokenRequest`)

@@ -14,6 +14,7 @@ from rich.text import Text
 from ..config import DEFAULT_REGISTRY
 from ..core.catalog import human_size, human_time
 from ..core.names import jinahub_uri
+from ..hubapi import JINA_PREFIX, portal_path
 
 if TYPE_CHECKING:  # each command imports its own service, and only when it runs
     from rich.status import Status
@@ -119,7 +120,8 @@ def _jinahub_lines(result: PushResult) -> list[str]:
     if not result.portal_url or "/" in result.registry:
         return []
     uri = jinahub_uri(result.name, result.tags[0], private=result.visibility.value == "private")
-    return [f"\n  Jina Hub:  uses: {uri}   (with JINA_HUBBLE_REGISTRY={result.portal_url.split('/executors/')[0].rstrip('/')}/jina)"]
+    hub = result.portal_url.removesuffix(portal_path(result.repository))  # the executor's page is HUB + its path
+    return [f"\n  Jina Hub:  uses: {uri}   (with JINA_HUBBLE_REGISTRY={hub}{JINA_PREFIX})"]
 
 
 def _private_pull_lines(result: PushResult) -> list[str]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from ..core.metadata import Visibility
 from ..errors import HubpushError, MalformedMessageError
+from ..hubapi import JINA_PREFIX
 
-PREFIX = "/jina"
+PREFIX = JINA_PREFIX
 RPC = f"{PREFIX}/v2/rpc"
 WHOAMI = f"{RPC}/user.identity.whoami"
 PUSH = f"{RPC}/executor.push"

@@ -24,6 +24,7 @@ from ...core.catalog import human_size, human_time, paged, sorted_listing
 from ...core.metadata import Visibility
 from ...core.names import is_repository_path, jinahub_uri
 from ...errors import RateLimitedError
+from ...hubapi import JINA_PREFIX
 from ..directory import split_path
 from ..hub import Hub, hub_of
 from ..identity import identify
@@ -103,7 +104,7 @@ async def executor_page(request: web.Request) -> web.Response:
     ]
     if not namespace:  # Jina's names have no namespace: the Jina API resolves the hub's top level only
         uri = jinahub_uri(entry.name, tag, private=entry.visibility is Visibility.PRIVATE)
-        lines.append(("Jina Hub", f"uses: {uri}   (JINA_HUBBLE_REGISTRY={hub.public_base(request)}/jina)"))
+        lines.append(("Jina Hub", f"uses: {uri}   (JINA_HUBBLE_REGISTRY={hub.public_base(request)}{JINA_PREFIX})"))
     pending = [tag for tag in entry.protected_tags if tag not in {view.name for view in entry.tags}]
     return _render(
         hub, request, "executor.html", e=entry, q="", tab="", pull_lines=lines, pending_protected=pending,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...core.metadata import utc_now
+from ...core.names import is_metadata_path
 from ...errors import WrongSecretError
 from ...hubapi import AccessTokenAnswer, AccessTokenRequest
-from ...core.names import is_metadata_path
 from ..access import PULL, PUSH, parse_scopes
 from ..hub import hub_of
-from ..refusal import Refusal
 from ..identity import Caller, access_caller, identify, is_allowed
+from ..refusal import Refusal
 from .hub_api import json_body
 
 #: the OAuth2 form docker posts when its credentials are an identity token (``<token>`` user name)
@@ -69,12 +69,13 @@ async def access_token(request: web.Request) -> web.Response:
     """An access token for the executors whose NAME and SECRET the caller proves, each of them."""
     hub = hub_of(request)
     asked = AccessTokenRequest.from_json(await json_body(request))
-    repositories = []
+    proven: set[str] = set()
     for name, secret in asked.executors:
-        proven = await hub.directory.prove(name, secret, hub.client(request))
-        if proven is None:
+        path = await hub.directory.prove(name, secret, hub.client(request))
+        if path is None:
             raise WrongSecretError(f"Incorrect NAME or SECRET for {name!r}: an access token needs each executor's own secret.")
-        repositories.append(proven)
-    issued, expires = hub.signer.issue_access(sorted(set(repositories)), asked.hours)
-    answer = AccessTokenAnswer(issued, sorted(set(repositories)), expires)
+        proven.add(path)
+    repositories = sorted(proven)
+    issued, expires = hub.signer.issue_access(repositories, asked.hours)
+    answer = AccessTokenAnswer(issued, repositories, expires)
     return web.json_response(answer.to_json(), headers={"Cache-Control": "no-store"})
