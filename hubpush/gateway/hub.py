@@ -46,9 +46,13 @@ class Hub:
         """Whether ``given`` is this hub's publisher token, compared in constant time. Any text is merely
         wrong, never an error: aiohttp hands header bytes that are not UTF-8 over as lone surrogates."""
         expected = self.settings.publisher_token
-        if expected is None or not given.isascii():
+        if expected is None:
             return False
-        return hmac.compare_digest(given.encode("ascii"), expected.encode("utf-8"))
+        try:
+            given_bytes = given.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: header bytes that were not UTF-8
+            return False
+        return hmac.compare_digest(given_bytes, expected.encode("utf-8"))
 
     def public_base(self, request: web.Request) -> str:
         """The gateway's own URL as the client reached it (for token realms and Locations)."""

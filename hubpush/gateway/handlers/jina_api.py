@@ -73,7 +73,8 @@ async def list_registries(request: web.Request) -> web.Response:
 def _holds_publisher_token(hub: Hub, request: web.Request) -> bool:
     """Jina's client sends its auth token as ``Authorization: token T``."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "token" and hub.is_publisher_token(given.strip())
+    # ASCII only, as Jina's tokens are: str.strip() would otherwise also drop Unicode spaces around the token
+    return scheme.lower() == "token" and given.isascii() and hub.is_publisher_token(given.strip())
 
 
 # --- jina hub push ----------------------------------------------------------------------
